@@ -1,0 +1,64 @@
+# Input functions and paths shared by the rule files. Logic that is not about file
+# paths belongs in the `amber` package, not here.
+import csv
+import os
+import sys
+from pathlib import Path
+
+# Rules call the `amber` CLI installed beside the Python running Snakemake
+# (.venv/bin), so the workflow works without activating the virtualenv first.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+RUN = config["run"]
+ENV = "../../envs/amber.yaml"
+OUT = f"results/{RUN}"
+LOGS = f"logs/{RUN}"
+DATA = config["data"]
+DOWNLOADS = config["downloads"]
+
+
+def folder_of(key, of="output"):
+    """Params function: the folder holding the named input/output file of a rule."""
+
+    def folder(wildcards, input, output):
+        files = input if of == "input" else output
+        return str(Path(files[key]).parent)
+
+    return folder
+
+
+def download_manifest():
+    """name -> row of the download manifest (resources/downloads.tsv)."""
+    with open(DOWNLOADS["manifest"], newline="") as handle:
+        rows = csv.DictReader(
+            (line for line in handle if not line.startswith("#")), delimiter="\t"
+        )
+        return {row["name"]: row for row in rows}
+
+
+def downloaded(name):
+    """Local path of a manifest entry once downloaded."""
+    return f"{DOWNLOADS['dir']}/{name}"
+
+
+def genome_inputs(wildcards):
+    """FASTA, feature table and peak folder for the configured data source."""
+    source = DATA["source"]
+    if source == "simulate":
+        base = f"{OUT}/genome"
+        return {
+            "fasta": f"{base}/genome.fa",
+            "features": f"{base}/features.tsv",
+            "bed_dir": f"{base}/peaks",
+        }
+    if source == "bed":
+        return dict(DATA["bed"])
+    raise ValueError(f"data.source={source!r} has no genome FASTA/BED inputs")
+
+
+def dataset_files():
+    return expand(f"{OUT}/data/{{split}}.h5", split=["train", "valid", "test"])
+
+
+def all_targets():
+    return [*dataset_files(), f"{OUT}/data/dataset.json"]
