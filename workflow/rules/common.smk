@@ -15,6 +15,10 @@ OUT = f"results/{RUN}"
 LOGS = f"logs/{RUN}"
 DATA = config["data"]
 DOWNLOADS = config["downloads"]
+SEARCH = config["search"]
+CLUSTER = config["cluster"]
+# Keys of the search section that are workflow settings, not `amber search` options.
+SEARCH_WORKFLOW_KEYS = {"model_space", "n_searched", "n_sampled", "seed", "threads", "mem_mb", "runtime"}
 
 
 def folder_of(key, of="output"):
@@ -60,5 +64,42 @@ def dataset_files():
     return expand(f"{OUT}/data/{{split}}.h5", split=["train", "valid", "test"])
 
 
+def cli_flags(options, prefix=""):
+    """{"child_batches": 20} -> "--child-batches 20" (None values are left out)."""
+    flags = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        flag = f"--{prefix}{key.replace('_', '-')}"
+        if isinstance(value, bool):
+            flags.append(flag if value else f"--no-{prefix}{key.replace('_', '-')}")
+        else:
+            flags.append(f"{flag} {value}")
+    return " ".join(flags)
+
+
+def search_options():
+    options = {k: v for k, v in SEARCH.items() if k not in SEARCH_WORKFLOW_KEYS}
+    controller = options.pop("controller", {})
+    return f"{cli_flags(options)} {cli_flags(controller, prefix='controller-')}".strip()
+
+
+def gpu_resources(section):
+    """mem_mb/runtime of a GPU-capable rule, plus gpu=1 (and gpu_model) when the config
+    says the cluster has GPUs."""
+    resources = {"mem_mb": section["mem_mb"], "runtime": section["runtime"]}
+    if CLUSTER["gpu"]:
+        resources["gpu"] = 1
+        if CLUSTER.get("gpu_model"):
+            resources["gpu_model"] = CLUSTER["gpu_model"]
+    return resources
+
+
+def search_targets():
+    searched = expand(f"{OUT}/search/searched_{{i}}/arch.json", i=range(1, SEARCH["n_searched"] + 1))
+    sampled = expand(f"{OUT}/search/sampled_{{i}}/arch.json", i=range(1, SEARCH["n_sampled"] + 1))
+    return [*searched, *sampled]
+
+
 def all_targets():
-    return [*dataset_files(), f"{OUT}/data/dataset.json"]
+    return [*dataset_files(), f"{OUT}/data/dataset.json", *search_targets()]

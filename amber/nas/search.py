@@ -1,0 +1,308 @@
+"""The ENAS search loop: train a weight-sharing supernet on controller-sampled
+architectures, reward the controller with validation AUROC, repeat.
+
+One controller step (as in AMBER, sizes configurable):
+1. child training: ``child_batches`` mini-batches, a freshly sampled architecture each;
+2. reward: ``archs_per_step`` sampled architectures, each scored on the same validation
+   subsample (mean AUROC over features with both classes);
+3. controller update (REINFORCE) on those (architecture, reward) pairs.
+A warm-up of ``warmup_batches`` child batches precedes step 1. After the last step the
+best-rewarded architecture of that step is the result.
+
+Resume: a checkpoint is written atomically after the warm-up and after every step. It
+holds every random state (controller sampler, torch), the optimisers, the history and
+a fingerprint of the inputs; each step draws its training batches from a permutation
+seeded by (seed, step). A run killed anywhere and restarted with the same command
+therefore continues from the last finished step and ends with the same result as an
+uninterrupted run (bit-identical on CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from amber.data.loader import dataset_info, iter_batches, read_subsample
+from amber.fileio import atomic_path
+from amber.metrics import mean_auroc
+from amber.nas.arch import Architecture
+from amber.nas.controller import Controller, ControllerConfig, ReinforceTrainer, Sample
+from amber.nas.space import ModelSpace, load_space
+from amber.nas.supernet import Supernet
+from amber.progress import Progress
+
+log = logging.getLogger("amber")
+
+CHECKPOINT = "checkpoint.pt"
+HISTORY_FIELDS = (
+    "step",
+    "mean_reward",
+    "max_reward",
+    "baseline",
+    "loss",
+    "skip_density",
+    "entropy",
+    "child_loss",
+    "best_arch",
+    "seconds",
+)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Sizes of the search. Defaults suit the demo; the paper used 300 steps, 500 child
+    batches of 1000 and 100 architectures per step."""
+
+    steps: int = 20
+    warmup_batches: int = 50
+    child_batches: int = 20
+    batch_size: int = 128
+    archs_per_step: int = 20
+    valid_samples: int | None = 2000
+    eval_batch_size: int = 1000
+    child_lr: float = 1e-3
+    seed: int = 1
+    device: str = "auto"
+    bf16: bool = False
+    controller: ControllerConfig = field(default_factory=ControllerConfig)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def to_architecture(space: ModelSpace, sample: Sample) -> Architecture:
+    return Architecture.from_indices(space, sample.ops, sample.skips)
+
+
+def _fingerprint(config: SearchConfig, space: ModelSpace, train: Path, valid: Path) -> str:
+    """Inputs a checkpoint must match to be resumed (device and logging excluded)."""
+    payload = dataclasses.asdict(config)
+    payload.pop("device")
+    payload["space"] = dataclasses.asdict(space) if dataclasses.is_dataclass(space) else str(space)
+    for key, path in (("train", train), ("valid", valid)):
+        stat = Path(path).stat()
+        payload[key] = [str(Path(path).resolve()), stat.st_size]
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class _Autocast:
+    def __init__(self, device: torch.device, bf16: bool) -> None:
+        self.enabled = bf16 and device.type == "cuda"
+        self.device = device
+
+    def __call__(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled)
+
+
+@torch.no_grad()
+def evaluate_reward(
+    supernet: Supernet,
+    arch: Architecture,
+    x: torch.Tensor,
+    y: np.ndarray,
+    batch_size: int,
+    autocast: _Autocast,
+) -> float:
+    """Mean validation AUROC of ``arch`` inside the supernet (eval mode)."""
+    supernet.eval()
+    scores = []
+    for start in range(0, x.shape[0], batch_size):
+        with autocast():
+            logits = supernet.forward_logits(x[start : start + batch_size], arch)
+        scores.append(logits.float().cpu())
+    return mean_auroc(y, torch.cat(scores).numpy())
+
+
+def _train_children(
+    supernet: Supernet,
+    optimizer: torch.optim.Optimizer,
+    archs: list[Architecture],
+    batches,
+    device: torch.device,
+    autocast: _Autocast,
+) -> float:
+    supernet.train()
+    loss_fn = nn.BCEWithLogitsLoss()
+    losses = []
+    for arch, (x, y) in zip(archs, batches, strict=False):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            logits = supernet.forward_logits(x, arch)
+        loss = loss_fn(logits.float(), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def _write_outputs(out_dir: Path, state: dict, space: ModelSpace, controller: Controller) -> None:
+    with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(state["history"])
+    with atomic_path(out_dir / "op_probs.tsv") as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["step", "layer", *space.op_names])
+        for step, probs in state["op_probs"]:
+            for layer, row in enumerate(probs):
+                writer.writerow([step, layer, *(f"{p:.6f}" for p in row)])
+    emb = controller.op_embeddings()
+    with atomic_path(out_dir / "op_embeddings.tsv") as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["op", *(f"e{i}" for i in range(emb.shape[1]))])
+        for name, row in zip(space.op_names, emb, strict=True):
+            writer.writerow([name, *(f"{v:.6g}" for v in row)])
+
+
+def run_search(
+    space_path: Path,
+    train_h5: Path,
+    valid_h5: Path,
+    out_dir: Path,
+    config: SearchConfig,
+) -> dict:
+    """Run (or resume) a search; write ``arch.json``, ``history.csv``, ``op_probs.tsv``,
+    ``op_embeddings.tsv``, ``summary.json`` and a ``checkpoint.pt`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    space = load_space(space_path)
+    info = dataset_info(train_h5)
+    device = pick_device(config.device)
+    autocast = _Autocast(device, config.bf16)
+    fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
+
+    torch.manual_seed(config.seed)
+    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"]).to(device)
+    controller = Controller(space.num_layers, len(space.op_names), config.controller)
+    trainer = ReinforceTrainer(controller, config.controller)
+    optimizer = torch.optim.Adam(supernet.parameters(), lr=config.child_lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    state: dict = {"step": -1, "history": [], "op_probs": [], "last_step": None}
+
+    ckpt_path = out_dir / CHECKPOINT
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if ckpt["fingerprint"] != fingerprint:
+            raise RuntimeError(
+                f"{ckpt_path} belongs to a search with other settings or data; "
+                "delete it to start afresh"
+            )
+        supernet.load_state_dict(ckpt["supernet"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        trainer.load_state_dict(ckpt["trainer"])
+        generator.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        state = ckpt["state"]
+        log.info("resuming search from %s after step %d", ckpt_path, state["step"])
+
+    def save_checkpoint() -> None:
+        payload = {
+            "fingerprint": fingerprint,
+            "supernet": supernet.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "trainer": trainer.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "state": state,
+        }
+        with atomic_path(ckpt_path) as tmp:
+            torch.save(payload, tmp)
+
+    x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
+    x_valid = x_valid.to(device)
+    y_valid = np.asarray(y_valid)
+    started = time.monotonic()
+
+    def child_step(step: int, n_batches: int) -> float:
+        samples = controller.sample(n_batches, generator)
+        archs = [to_architecture(space, s) for s in samples]
+        batches = iter_batches(
+            train_h5, config.batch_size, seed=config.seed, epoch=step + 1, shuffle=True
+        )
+        return _train_children(supernet, optimizer, archs, batches, device, autocast)
+
+    if state["step"] < 0:
+        log.info("warm-up: %d child batches", config.warmup_batches)
+        child_step(-1, config.warmup_batches)
+        state["step"] = 0
+        save_checkpoint()
+
+    progress = Progress(
+        range(state["step"], config.steps),
+        total=config.steps,
+        initial=state["step"],
+        desc="search step",
+    )
+    for step in progress:
+        t0 = time.monotonic()
+        child_loss = child_step(step, config.child_batches)
+        samples = controller.sample(config.archs_per_step, generator)
+        archs = [to_architecture(space, s) for s in samples]
+        rewards = [
+            evaluate_reward(supernet, a, x_valid, y_valid, config.eval_batch_size, autocast)
+            for a in archs
+        ]
+        stats = trainer.update(samples, rewards, generator)
+        best = int(np.argmax(rewards))
+        state["op_probs"].append((step, np.mean([s.op_probs for s in samples], axis=0).tolist()))
+        state["history"].append(
+            {
+                "step": step,
+                "mean_reward": float(np.mean(rewards)),
+                "max_reward": float(rewards[best]),
+                "baseline": stats["baseline"],
+                "loss": stats["loss"],
+                "skip_density": float(np.mean([s.skip_density for s in samples])),
+                "entropy": float(np.mean([s.entropy for s in samples])),
+                "child_loss": child_loss,
+                "best_arch": json.dumps(archs[best].to_json(), separators=(",", ":")),
+                "seconds": round(time.monotonic() - t0, 3),
+            }
+        )
+        state["last_step"] = {
+            "archs": [a.to_json() for a in archs],
+            "rewards": [float(r) for r in rewards],
+        }
+        state["step"] = step + 1
+        save_checkpoint()
+        _write_outputs(out_dir, state, space, controller)
+        progress.set(
+            reward=float(np.mean(rewards)),
+            baseline=stats["baseline"],
+            skips=state["history"][-1]["skip_density"],
+        )
+
+    _write_outputs(out_dir, state, space, controller)
+    last = state["last_step"]
+    best = int(np.argmax(last["rewards"]))
+    arch = Architecture.from_json(last["archs"][best])
+    arch.save(out_dir / "arch.json")
+    summary = {
+        "best_reward": last["rewards"][best],
+        "steps": config.steps,
+        "device": str(device),
+        "seconds_this_run": round(time.monotonic() - started, 1),
+        "n_features": info["n_features"],
+        "seq_len": info["seq_len"],
+        "config": dataclasses.asdict(config),
+    }
+    with atomic_path(out_dir / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, default=str))
+    return summary
