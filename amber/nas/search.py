@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from amber.data.loader import dataset_info, iter_batches, read_subsample
+from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.fileio import atomic_path
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture
@@ -233,8 +233,8 @@ def run_search(
     def child_step(step: int, n_batches: int) -> float:
         samples = controller.sample(n_batches, generator)
         archs = [to_architecture(space, s) for s in samples]
-        batches = iter_batches(
-            train_h5, config.batch_size, seed=config.seed, epoch=step + 1, shuffle=True
+        batches = batches_for_step(
+            train_h5, config.batch_size, n_batches, seed=config.seed, step=step + 1
         )
         return _train_children(supernet, optimizer, archs, batches, device, autocast)
 
