@@ -1,0 +1,67 @@
+"""The weight-sharing supernet: every candidate op per layer, one architecture per forward.
+
+Unlike the original AMBER (which computed every op branch at every step), a forward
+runs only the sampled op of each layer and only the chosen skips, so only those
+parameters receive gradients. Parameter names (``layers.3.ops.conv8.conv.weight``)
+map onto the child's (``layers.3.op.conv.weight``); see :mod:`amber.nas.child`.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from amber.nas.arch import Architecture
+from amber.nas.ops import (
+    Skeleton,
+    build_fixed_parts,
+    build_op,
+    check_input,
+    make_plan,
+    run_backbone,
+)
+from amber.nas.space import ModelSpace
+
+
+class SuperLayer(nn.Module):
+    """All candidate ops of one layer plus the layer's BatchNorm (after the skip sum)."""
+
+    def __init__(self, space: ModelSpace, channels: int) -> None:
+        super().__init__()
+        self.ops = nn.ModuleDict({spec.name: build_op(spec, channels) for spec in space.ops})
+        self.bn = nn.BatchNorm1d(channels)
+
+
+class Supernet(nn.Module):
+    """``forward(x, arch)``: x float (B, 4, seq_len) -> probabilities (B, n_features).
+
+    PyTorch default initialisation is kept. Train with ``forward_logits`` and
+    ``BCEWithLogitsLoss``; call ``optimizer.zero_grad(set_to_none=True)`` (the default)
+    so that Adam skips the ops that were not sampled instead of applying stale momentum.
+    """
+
+    def __init__(self, space: ModelSpace, seq_len: int, n_features: int) -> None:
+        super().__init__()
+        self.space = space
+        self.seq_len = seq_len
+        self.n_features = n_features
+        skel = Skeleton.of(space, seq_len, 1.0)
+        self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
+        self.layers = nn.ModuleList(
+            SuperLayer(space, skel.channels[space.block_of(i)]) for i in range(space.num_layers)
+        )
+        self.dropout = nn.Dropout(space.layer_dropout)
+
+    def forward_logits(self, x: Tensor, arch: Architecture) -> Tensor:
+        check_input(x, self.seq_len)
+        arch.validate(self.space)
+        ops = [layer.ops[name] for layer, name in zip(self.layers, arch.ops, strict=True)]
+        bns = [layer.bn for layer in self.layers]
+        plan = make_plan(arch, self.space)
+        h = run_backbone(x, self.stem, ops, bns, self.reductions, self.dropout, plan)
+        return self.head(h)
+
+    def forward(self, x: Tensor, arch: Architecture) -> Tensor:
+        return self.forward_logits(x, arch).sigmoid()
+
+    def extra_repr(self) -> str:
+        return f"space={self.space.name!r}, seq_len={self.seq_len}, n_features={self.n_features}"
