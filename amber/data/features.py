@@ -43,7 +43,9 @@ def read_features(path: str | Path) -> list[Feature]:
         try:
             header = next(reader)
         except StopIteration:
-            raise FeatureTableError(f"{path}: empty file, expected header: {' '.join(COLUMNS)}")
+            raise FeatureTableError(
+                f"{path}: empty file, expected header: {' '.join(COLUMNS)}"
+            ) from None
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise FeatureTableError(f"{path}:1: missing column(s) {', '.join(missing)}")
@@ -67,8 +69,9 @@ def read_features(path: str | Path) -> list[Feature]:
                     f"{', '.join(CATEGORIES)}"
                 )
             if feat.name in seen:
+                first = seen[feat.name]
                 raise FeatureTableError(
-                    f"{path}:{lineno}: duplicate feature {feat.name!r} (first on line {seen[feat.name]})"
+                    f"{path}:{lineno}: duplicate feature {feat.name!r} (first on line {first})"
                 )
             stem = bed_stem(feat.name)
             if stem in stems:

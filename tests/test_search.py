@@ -1,0 +1,156 @@
+"""The search stage: uniform sampler, resume after a hard kill, and that the search
+finds architectures better than uniform samples."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from amber.nas.arch import Architecture, sample_uniform
+from amber.nas.space import load_space
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPACE = ROOT / "config" / "model_spaces" / "demo.yaml"
+MOTIFS = ["GATAAG", "CACGTG", "TTGCGCAA"]
+
+
+def _planted_split(path: Path, n: int, seq_len: int, seed: int) -> None:
+    """One-hot sequences; feature k is positive where motif k was planted."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, seq_len))
+    y = rng.random((n, len(MOTIFS))) < 0.3
+    for i, j in zip(*np.nonzero(y), strict=True):
+        motif = np.array(["ACGT".index(b) for b in MOTIFS[j]])
+        pos = rng.integers(0, seq_len - len(motif))
+        codes[i, pos : pos + len(motif)] = motif
+    x = np.zeros((n, 4, seq_len), dtype=np.uint8)
+    np.put_along_axis(x, codes[:, None, :], 1, axis=1)
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("x", data=x, chunks=(32, 4, seq_len))
+        h5.create_dataset("y", data=y.astype(np.uint8), chunks=(32, len(MOTIFS)))
+        h5.attrs["seq_len"] = seq_len
+        h5.attrs["features"] = MOTIFS
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("planted")
+    _planted_split(folder / "train.h5", 640, 200, seed=1)
+    _planted_split(folder / "valid.h5", 200, 200, seed=2)
+    return folder / "train.h5", folder / "valid.h5"
+
+
+def test_uniform_sampler_is_seeded_and_valid() -> None:
+    space = load_space(DEMO_SPACE)
+    a = sample_uniform(space, np.random.default_rng(5))
+    b = sample_uniform(space, np.random.default_rng(5))
+    c = sample_uniform(space, np.random.default_rng(6))
+    assert a == b and a != c
+    assert a.validate(space) is a
+
+
+SEARCH_ARGS = [
+    "--steps", "4", "--warmup-batches", "3", "--child-batches", "4", "--batch-size", "32",
+    "--archs-per-step", "4", "--valid-samples", "100", "--seed", "3",
+]  # fmt: skip
+
+
+def _amber(*args: str) -> list[str]:
+    return [sys.executable, "-m", "amber.cli", *args]
+
+
+def _search_cmd(train: Path, valid: Path, out: Path) -> list[str]:
+    return _amber(
+        "search", "--space", str(DEMO_SPACE), "--train", str(train), "--valid", str(valid),
+        "--out", str(out), *SEARCH_ARGS,
+    )  # fmt: skip
+
+
+def _history(out: Path) -> list[dict[str, str]]:
+    with open(out / "history.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row.pop("seconds")
+    return rows
+
+
+def test_search_resumes_after_kill_with_identical_result(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, valid = planted
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    straight = tmp_path / "straight"
+    subprocess.run(_search_cmd(train, valid, straight), check=True, env=env, timeout=600)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_search_cmd(train, valid, killed), env=env)
+    deadline = time.monotonic() + 300
+    # Kill hard once at least one controller step is checkpointed (mid-way through the run).
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (killed / "history.csv").exists():
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not (killed / "arch.json").exists(), "the kill came too late to test a resume"
+    done = subprocess.run(
+        _search_cmd(train, valid, killed), env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    assert "resuming search" in done.stderr
+
+    assert json.loads((killed / "arch.json").read_text()) == json.loads(
+        (straight / "arch.json").read_text()
+    )
+    assert _history(killed) == _history(straight)
+    assert len(_history(straight)) == 4
+
+
+def test_checkpoint_of_other_settings_is_refused(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    train, valid = planted
+    out = tmp_path / "run"
+    cmd = _search_cmd(train, valid, out)
+    subprocess.run(cmd, check=True, timeout=600, capture_output=True)
+    cmd[cmd.index("--seed") + 1] = "4"
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "checkpoint.pt belongs to a search with other settings" in result.stderr
+    assert result.stderr.count("\n") <= 3  # one clear line, no traceback
+
+
+def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
+    from amber.nas.search import SearchConfig, run_search
+
+    train, valid = planted
+    torch.set_num_threads(1)
+    config = SearchConfig(
+        steps=2, warmup_batches=2, child_batches=2, batch_size=32, archs_per_step=3,
+        valid_samples=50,
+    )  # fmt: skip
+    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
+    space = load_space(DEMO_SPACE)
+    arch = Architecture.load(tmp_path / "arch.json").validate(space)
+    assert arch.model_space == "demo"
+    assert 0.0 <= summary["best_reward"] <= 1.0
+    with open(tmp_path / "op_probs.tsv") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(rows) == 2 * space.num_layers
+    for row in rows:
+        probs = [float(row[op]) for op in space.op_names]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+    with open(tmp_path / "op_embeddings.tsv") as handle:
+        emb = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["op"] for r in emb] == list(space.op_names)
