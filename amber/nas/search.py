@@ -69,7 +69,7 @@ class SearchConfig:
     batch_size: int = 128
     archs_per_step: int = 20
     valid_samples: int | None = 2000
-    eval_batch_size: int = 1000
+    eval_batch_size: int = 256
     child_lr: float = 1e-3
     seed: int = 1
     device: str = "auto"

@@ -25,7 +25,7 @@ rule search_architecture:
     conda:
         ENV
     shell:
-        "amber search --space {input.space} --train {input.train} --valid {input.valid}"
+        "OMP_NUM_THREADS={threads} amber search --space {input.space} --train {input.train} --valid {input.valid}"
         " --out {params.out} --seed {params.seed} --threads {threads} {params.options}"
         " > {log} 2>&1"
 
