@@ -103,3 +103,23 @@ def search_targets():
 
 def all_targets():
     return [*dataset_files(), f"{OUT}/data/dataset.json", *search_targets()]
+
+
+def model_names(kinds=("searched", "sampled", "baseline")):
+    """Names of the trained models of this run: searched_<i>, sampled_<i>, baseline_<name>.
+    Each lives in results/<run>/models/<name>/ (model.pt + model.json)."""
+    names = []
+    if "searched" in kinds:
+        names += [f"searched_{i}" for i in range(1, SEARCH["n_searched"] + 1)]
+    if "sampled" in kinds:
+        names += [f"sampled_{i}" for i in range(1, SEARCH["n_sampled"] + 1)]
+    if "baseline" in kinds:
+        names += [f"baseline_{b}" for b in config["train"].get("baselines", [])]
+    return names
+
+
+# Variant sets scored by every model (rule score_variants): name -> VCF.
+VARIANT_SETS = {
+    "asb": f"{OUT}/asb/asb_variants.vcf",
+    "gwas": f"{OUT}/ldsc/genotypes/snps.vcf",
+}
