@@ -32,7 +32,7 @@ def snakemake(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str
 
 @pytest.mark.parametrize("configfile", SHIPPED)
 def test_dry_run_of_every_shipped_config(configfile: str) -> None:
-    result = snakemake("-n", "--configfile", configfile)
+    result = snakemake("-n", "--forceall", "--configfile", configfile)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "make_dataset" in result.stdout or "import_deepsea" in result.stdout
 
