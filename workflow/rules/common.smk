@@ -1,13 +1,12 @@
 # Input functions and paths shared by the rule files. Logic that is not about file
 # paths belongs in the `amber` package, not here.
 import csv
-import os
 import sys
 from pathlib import Path
 
 # Rules call the `amber` CLI installed beside the Python running Snakemake
 # (.venv/bin), so the workflow works without activating the virtualenv first.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+shell.prefix(f'export PATH="{Path(sys.executable).parent}:$PATH"; ')
 
 RUN = config["run"]
 ENV = "../../envs/amber.yaml"
@@ -118,7 +117,7 @@ def model_names(kinds=("searched", "sampled", "baseline")):
     return names
 
 
-# Variant sets scored by every model (rule score_variants): name -> VCF.
+# Variant sets that every model scores, by name -> VCF.
 VARIANT_SETS = {
     "asb": f"{OUT}/asb/asb_variants.vcf",
     "gwas": f"{OUT}/ldsc/genotypes/snps.vcf",
