@@ -21,6 +21,7 @@ STAGES = (
     "amber.nas.commands",
     "amber.train.commands",
     "amber.variants.commands",
+    "amber.asb.commands",
     "amber.ldsc.commands",
     "amber.plots.commands",
 )
