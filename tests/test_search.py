@@ -154,3 +154,42 @@ def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
     with open(tmp_path / "op_embeddings.tsv") as handle:
         emb = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["op"] for r in emb] == list(space.op_names)
+
+
+def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: Path) -> None:
+    """The acceptance check of the search: on the simulated genome, the searched
+    architecture scores above the median of uniformly sampled ones, all evaluated in the
+    same trained supernet on the whole validation split (not the subsample that picked it)."""
+    from amber.data.dataset import make_dataset
+    from amber.data.loader import read_subsample
+    from amber.data.simulate import SimConfig, simulate_genome
+    from amber.nas.search import SearchConfig, _Autocast, evaluate_reward, run_search
+    from amber.nas.supernet import Supernet
+
+    torch.set_num_threads(2)
+    genome = tmp_path / "genome"
+    simulate_genome(SimConfig(seed=1, n_chroms=4, chrom_length=400_000), genome)
+    data = tmp_path / "data"
+    make_dataset(
+        genome / "genome.fa", genome / "features.tsv", genome / "peaks", data,
+        seq_len=1000, valid_chroms=["chr3"], test_chroms=["chr4"], negative_fraction=0.1,
+    )  # fmt: skip
+    config = SearchConfig(
+        steps=8, warmup_batches=10, child_batches=12, batch_size=64, archs_per_step=6,
+        valid_samples=300, eval_batch_size=150, seed=1,
+    )  # fmt: skip
+    out = tmp_path / "search"
+    run_search(DEMO_SPACE, data / "train.h5", data / "valid.h5", out, config)
+
+    space = load_space(DEMO_SPACE)
+    x, y = read_subsample(data / "valid.h5", None, seed=0)
+    net = Supernet(space, seq_len=1000, n_features=y.shape[1])
+    net.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False)["supernet"])
+    autocast = _Autocast(torch.device("cpu"), False)
+    y = y.numpy()
+    searched = evaluate_reward(net, Architecture.load(out / "arch.json"), x, y, 250, autocast)
+    rng = np.random.default_rng(123)
+    uniform = [
+        evaluate_reward(net, sample_uniform(space, rng), x, y, 250, autocast) for _ in range(15)
+    ]
+    assert searched > float(np.median(uniform)), (searched, sorted(uniform))
