@@ -79,6 +79,8 @@ def cli_flags(options, prefix=""):
 
 def search_options():
     options = {k: v for k, v in SEARCH.items() if k not in SEARCH_WORKFLOW_KEYS}
+    if options.get("valid_samples") is None:
+        options["valid_samples"] = 0  # `amber search`: 0 = the whole validation split
     controller = options.pop("controller", {})
     return f"{cli_flags(options)} {cli_flags(controller, prefix='controller-')}".strip()
 
