@@ -61,8 +61,9 @@ def _numeric(table: pd.DataFrame, columns: list[str], path: Path, allow_nan: boo
         bad = values.isna() & table[column].notna() if allow_nan else values.isna()
         if bad.any():
             line = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # header is line 1
+            value = table[column][bad].iloc[0]
             raise ResultTableError(
-                f"{path}:{line}: column {column!r} must be a number, got {table[column][bad].iloc[0]!r}"
+                f"{path}:{line}: column {column!r} must be a number, got {value!r}"
             )
         table[column] = values.astype(float)
 

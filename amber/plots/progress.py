@@ -1,0 +1,100 @@
+"""Search progress: reward (mean, max, moving-average baseline) and skip-connection
+density per controller step, one line style per quantity and one colour per search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from amber.plots.render import new_figure, save_figure
+from amber.plots.tables import read_history
+
+REWARD_SERIES = (("mean_reward", "-"), ("max_reward", "--"), ("baseline", ":"))
+
+
+def summarise_progress(
+    histories: Mapping[str, pd.DataFrame], skip_target: float | None = None
+) -> dict[str, Any]:
+    """Replicate name -> history table  ==>  the numbers the figure shows (the sidecar)."""
+    if not histories:
+        raise ValueError("search progress needs at least one history table")
+
+    def series(column: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": column,
+                "replicate": name,
+                "x": h["step"].astype(int).tolist(),
+                "y": h[column].tolist(),
+            }
+            for name, h in histories.items()
+        ]
+
+    return {
+        "figure": "search_progress",
+        "title": "Architecture search progress",
+        "replicates": list(histories),
+        "skip_target": skip_target,
+        "panels": [
+            {
+                "title": "reward (validation AUROC)",
+                "x_label": "controller step",
+                "y_label": "reward",
+                "series": [s for column, _ in REWARD_SERIES for s in series(column)],
+            },
+            {
+                "title": "skip-connection density",
+                "x_label": "controller step",
+                "y_label": "fraction of skips used",
+                "series": series("skip_density"),
+            },
+        ],
+    }
+
+
+def draw_progress(summary: dict[str, Any]):
+    """The search-progress figure from :func:`summarise_progress`'s output."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    palette = colormaps["tab10"]
+    colours = {name: palette(i % 10) for i, name in enumerate(summary["replicates"])}
+    styles = dict(REWARD_SERIES) | {"skip_density": "-"}
+    fig = new_figure(10, 3.8)
+    axes = fig.subplots(1, 2)
+    for ax, panel in zip(axes, summary["panels"], strict=True):
+        for s in panel["series"]:
+            ax.plot(s["x"], s["y"], color=colours[s["replicate"]], ls=styles[s["label"]], lw=1.3)
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel(panel["x_label"])
+        ax.set_ylabel(panel["y_label"])
+        ax.grid(alpha=0.3)
+    if summary["skip_target"] is not None:
+        axes[1].axhline(summary["skip_target"], color="grey", ls="--", lw=1)
+    handles = [Line2D([], [], color=c, label=n) for n, c in colours.items()]
+    handles += [
+        Line2D([], [], color="black", ls=ls, label=label.replace("_", " "))
+        for label, ls in REWARD_SERIES
+    ]
+    if summary["skip_target"] is not None:
+        handles.append(Line2D([], [], color="grey", ls="--", label="skip target"))
+    fig.legend(handles=handles, loc="outside right center", frameon=False)
+    fig.suptitle(summary["title"], fontsize=11)
+    return fig
+
+
+def plot_progress(
+    histories: Mapping[str, str | Path | pd.DataFrame],
+    out: str | Path,
+    skip_target: float | None = None,
+) -> Path:
+    """Search progress from replicate name -> history.csv path (or table); writes PNG, PDF
+    and JSON beside ``out``; returns the PNG path."""
+    tables = {
+        name: h if isinstance(h, pd.DataFrame) else read_history(h) for name, h in histories.items()
+    }
+    summary = summarise_progress(tables, skip_target)
+    return save_figure(draw_progress(summary), out, summary)
