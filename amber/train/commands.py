@@ -1,9 +1,175 @@
-"""`amber` subcommands of the train stage."""
+"""`amber` subcommands of the train stage: train, evaluate, compare."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+from pathlib import Path
+
+log = logging.getLogger("amber")
+
+# TrainConfig fields whose None means "all rows"; on the command line 0 means that.
+_ALL_IF_NONE = ("epoch_samples", "valid_samples")
+_HELP = {
+    "max_epochs": "at most this many epochs",
+    "patience": "stop after this many epochs without a better validation AUROC",
+    "lr_patience": "ReduceLROnPlateau patience (epochs), on the validation loss",
+    "lr_factor": "ReduceLROnPlateau factor",
+    "max_norm": "max L2 norm of each conv/dense output unit's weights; 0 = off",
+    "width_multiplier": "filters (and a baseline's dense units) times this",
+    "pool_dropout": "dropout after each pooling op (searched/sampled models only)",
+    "epoch_samples": "training samples per epoch (a new shuffled subset each epoch)",
+    "valid_samples": "validation samples (seeded subsample) scored after each epoch",
+    "eval_batch_size": "batch size for validation predictions",
+    "seed": "seed of the initial weights, dropout and batch order",
+    "device": "auto, cpu or cuda[:N]",
+    "bf16": "bfloat16 autocast for training steps on CUDA (never on CPU)",
+}
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    for f in dataclasses.fields(cls):
+        flag = f"--{f.name.replace('_', '-')}"
+        if f.name in _ALL_IF_NONE:
+            default = 0 if f.default is None else f.default
+            help_text = f"{_HELP.get(f.name, '')} (default {default}; 0 = all)".strip()
+            parser.add_argument(flag, dest=f.name, type=int, default=default, help=help_text)
+        elif isinstance(f.default, bool):
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=f.default,
+                help=_HELP.get(f.name),
+            )
+        else:
+            help_text = f"{_HELP.get(f.name, '')} (default {f.default})".strip()
+            parser.add_argument(
+                flag, dest=f.name, type=type(f.default), default=f.default, help=help_text
+            )
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    import torch
+
+    from amber.train.trainer import TrainConfig, train_model
+
+    torch.set_num_threads(args.threads)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    for key in _ALL_IF_NONE:
+        values[key] = values[key] or None
+    config = TrainConfig(**values)
+    info = train_model(
+        args.arch, args.space, args.train, args.valid, args.out, config, name=args.name
+    )
+    log.info(
+        "trained %s: best valid AUROC %.4f at epoch %d, %d parameters",
+        info["name"],
+        info["best_valid_auroc"],
+        info["best_epoch"],
+        info["n_parameters"],
+    )
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+
+    from amber.train.evaluate import evaluate_model
+    from amber.train.trainer import pick_device
+
+    torch.set_num_threads(args.threads)
+    table = evaluate_model(
+        args.model,
+        args.test,
+        args.features,
+        args.out,
+        batch_size=args.batch_size,
+        device=pick_device(args.device),
+    )
+    log.info(
+        "%s: mean test AUROC %.4f, AUPR %.4f over %d features; wrote %s",
+        args.model,
+        np.nanmean(table["auroc"]),
+        np.nanmean(table["aupr"]),
+        len(table),
+        args.out,
+    )
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from amber.train.evaluate import compare_models
+
+    summary, tests = compare_models(args.evaluations, args.models, args.summary, args.ttests)
+    overall = summary[summary["category"] == "all"]
+    for _, row in overall.iterrows():
+        log.info(
+            "%-20s %-8s AUROC %.4f AUPR %.4f", row["model"], row["group"], row["auroc"], row["aupr"]
+        )
+    log.info("wrote %s and %s", args.summary, args.ttests)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this stage's subcommands to the `amber` parser."""
+    """Add the train-stage subcommands to the `amber` parser."""
+    from amber.train.trainer import TrainConfig
+
+    p = sub.add_parser(
+        "train",
+        help="train a searched/sampled architecture or a baseline from scratch",
+        description=(
+            "Train the model described by ARCH (an architecture JSON with its model space "
+            "SPACE, or a baseline JSON such as config/baselines/deepsea.json) on TRAIN, with "
+            "early stopping on the validation AUROC of VALID (HDF5 datasets). Writes "
+            "OUT/model.pt (best epoch's state_dict; torch.load(weights_only=True)), "
+            "OUT/model.json (everything needed to rebuild it: amber.train.model_io.load_model) "
+            "and OUT/epochs.csv (epoch, train_loss, valid_loss, valid_auroc, valid_aupr, lr, "
+            "seconds). OUT/checkpoint.pt is written after every epoch; rerunning the same "
+            "command after a kill resumes from it. --width-multiplier scales the filters (and "
+            "a baseline's dense units); --pool-dropout applies to searched/sampled models only."
+        ),
+    )
+    p.add_argument("--arch", type=Path, required=True, help="architecture or baseline JSON")
+    p.add_argument("--space", type=Path, help="model space YAML (architecture JSON only)")
+    p.add_argument("--train", type=Path, required=True, help="train.h5")
+    p.add_argument("--valid", type=Path, required=True, help="valid.h5")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--name", help="model name recorded in model.json (default: OUT's name)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    _add_config_flags(p, TrainConfig)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="per-feature test AUROC/AUPR of a trained model",
+        description=(
+            "Predict TEST (HDF5 dataset) with the model in MODEL (model.pt + model.json) and "
+            "write OUT, a TSV with one row per feature of FEATURES (features.tsv): feature, "
+            "category, auroc, aupr, n_pos (NaN where the test set lacks a class)."
+        ),
+    )
+    p.add_argument("--model", type=Path, required=True, help="model folder")
+    p.add_argument("--test", type=Path, required=True, help="test.h5")
+    p.add_argument("--features", type=Path, required=True, help="features.tsv")
+    p.add_argument("--out", type=Path, required=True, help="output TSV")
+    p.add_argument("--batch-size", type=int, default=1000, help="(default 1000)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "compare",
+        help="summarise evaluated models; t-test searched vs sampled",
+        description=(
+            "Read the `amber evaluate` tables EVALUATIONS (named <model>.tsv) and the matching "
+            "model.json files MODELS (in the same order). Writes SUMMARY (model, group, "
+            "n_parameters, category, n_features, auroc, aupr: means per category and 'all') "
+            "and TTESTS (per category and metric, Welch's t-test of searched vs sampled "
+            "models: means, t, p_value; NaN with a note when a group has < 2 models)."
+        ),
+    )
+    p.add_argument("--evaluations", type=Path, nargs="+", required=True, help="<model>.tsv files")
+    p.add_argument("--models", type=Path, nargs="+", required=True, help="model.json files")
+    p.add_argument("--summary", type=Path, required=True, help="output summary.tsv")
+    p.add_argument("--ttests", type=Path, required=True, help="output ttests.tsv")
+    p.set_defaults(func=_cmd_compare)

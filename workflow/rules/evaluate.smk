@@ -1,1 +1,56 @@
-# Rules of the evaluate stage.
+# Test-set AUROC/AUPR per feature for every trained model, then the searched-vs-sampled
+# summary and t-tests (the paper's Fig. 2a numbers).
+
+# Per-model tables, summary and t-tests (for the Snakefile's `rule all`).
+evaluate_targets = lambda: [
+    *expand(f"{OUT}/evaluate/{{name}}.tsv", name=model_names()),
+    f"{OUT}/evaluate/summary.tsv",
+    f"{OUT}/evaluate/ttests.tsv",
+]
+
+
+rule evaluate_model:
+    wildcard_constraints:
+        name=MODEL_NAME,
+    input:
+        model=f"{OUT}/models/{{name}}/model.pt",
+        info=f"{OUT}/models/{{name}}/model.json",
+        test=f"{OUT}/data/test.h5",
+        features=f"{OUT}/data/features.tsv",
+    output:
+        table=f"{OUT}/evaluate/{{name}}.tsv",
+    log:
+        f"{LOGS}/evaluate_model/{{name}}.log",
+    params:
+        model=folder_of("model", of="input"),
+        batch_size=TRAIN["eval_batch_size"],
+        device=TRAIN["device"],
+    threads: TRAIN["threads"]
+    resources:
+        **gpu_resources({"mem_mb": TRAIN["mem_mb"], "runtime": TRAIN["eval_runtime"]}),
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} amber evaluate --model {params.model} --test {input.test}"
+        " --features {input.features} --out {output.table} --batch-size {params.batch_size}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule compare_models:
+    input:
+        tables=expand(f"{OUT}/evaluate/{{name}}.tsv", name=model_names()),
+        infos=expand(f"{OUT}/models/{{name}}/model.json", name=model_names()),
+    output:
+        summary=f"{OUT}/evaluate/summary.tsv",
+        ttests=f"{OUT}/evaluate/ttests.tsv",
+    log:
+        f"{LOGS}/compare_models.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "amber compare --evaluations {input.tables} --models {input.infos}"
+        " --summary {output.summary} --ttests {output.ttests} > {log} 2>&1"
