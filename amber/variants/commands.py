@@ -1,9 +1,120 @@
-"""`amber` subcommands of the variants stage."""
+"""`amber` subcommands of the variants stage: score-variants, prepare-genome."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger("amber")
+
+
+def _cmd_score_variants(args: argparse.Namespace) -> None:
+    import torch
+
+    from amber.data.features import read_features
+    from amber.train.model_io import load_model, read_model_info
+    from amber.variants.score import ScoreConfig, score_variants
+
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
+    use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+    features = [f.name for f in read_features(args.features)]
+    info = read_model_info(args.model)
+    _check_model_features(info.get("features"), features, args.model, args.features)
+    model = load_model(args.model)
+    config = ScoreConfig(
+        batch_size=args.batch_size,
+        chunk_size=args.chunk_size,
+        multiallelic=args.multiallelic,
+        use_cuda=use_cuda,
+    )
+    score_variants(
+        model,
+        features,
+        args.vcf,
+        args.fasta,
+        args.out_dir,
+        seq_len=int(info["seq_len"]),
+        config=config,
+        model_name=args.model.name,
+        weights=args.model / "model.pt",
+    )
+    log.info("variant scores written to %s", args.out_dir / "scores.h5")
+
+
+def _check_model_features(
+    trained: list[str] | None, features: list[str], model_dir: Path, table: Path
+) -> None:
+    """The model's own feature list (model.json), when it has one, must be features.tsv's."""
+    if trained is None or list(trained) == features:
+        return
+    if sorted(trained) == sorted(features):
+        raise ValueError(f"{table}: features are in another order than in {model_dir}/model.json")
+    raise ValueError(
+        f"{table}: lists {len(features)} features that differ from the {len(trained)} the "
+        f"model in {model_dir} was trained on (model.json)"
+    )
+
+
+def _cmd_prepare_genome(args: argparse.Namespace) -> None:
+    from amber.variants.genome import prepare_genome
+
+    n = prepare_genome(args.input, args.out)
+    log.info("genome FASTA written to %s (+ .fai, %d sequences)", args.out, n)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this stage's subcommands to the `amber` parser."""
+    """Add the variants-stage subcommands to the `amber` parser."""
+    p = sub.add_parser(
+        "score-variants",
+        help="score VCF variants with a trained model through Selene (ref/alt/diff/logfc)",
+        description=(
+            "Score every biallelic variant of VCF (plain or .vcf.gz) with the model in "
+            "MODEL (model.pt + model.json) using selene-sdk's variant_effect_prediction, "
+            "one input window per allele centred on the variant. Records are checked "
+            "against FASTA first. Writes OUT_DIR/scores.h5 (datasets ref, alt, diff = "
+            "alt - ref, logfc = logit(alt) - logit(ref): float32 variants x features in "
+            "FEATURES order; chrom, pos (1-based), id, ref_allele, alt_allele, vcf_line; "
+            "attrs features, model), OUT_DIR/skipped.tsv (chrom pos id ref alt reason line "
+            "detail; reasons: malformed_line, unknown_chromosome, non_acgt_allele, "
+            "alt_equals_ref, allele_too_long, ref_mismatch, too_close_to_end, multiallelic) "
+            "and OUT_DIR/summary.json (counts per outcome)."
+        ),
+    )
+    p.add_argument("--model", type=Path, required=True, help="model folder (model.pt, model.json)")
+    p.add_argument("--vcf", type=Path, required=True, help="VCF (.vcf or bgzip/gzip .vcf.gz)")
+    p.add_argument("--fasta", type=Path, required=True, help="genome FASTA (plain text, .fai)")
+    p.add_argument("--features", type=Path, required=True, help="features.tsv of the model")
+    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    p.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    p.add_argument(
+        "--chunk-size", type=int, default=20000, help="variants per Selene call (default 20000)"
+    )
+    p.add_argument(
+        "--multiallelic",
+        choices=("split", "skip"),
+        default="split",
+        help="split multi-ALT records into biallelic variants (default) or skip them",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto = the GPU when torch sees one (default auto)",
+    )
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    p.set_defaults(func=_cmd_score_variants)
+
+    p = sub.add_parser(
+        "prepare-genome",
+        help="decompress a (b)gzipped genome FASTA and index it (.fai)",
+        description=(
+            "Write the plain-text FASTA OUT (+ OUT.fai) from INPUT (.fa, .fa.gz or bgzip), "
+            "as Selene's Genome and pyfaidx need."
+        ),
+    )
+    p.add_argument("--input", type=Path, required=True, help="genome FASTA, optionally gzipped")
+    p.add_argument("--out", type=Path, required=True, help="plain FASTA to write")
+    p.set_defaults(func=_cmd_prepare_genome)

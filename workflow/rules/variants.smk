@@ -1,1 +1,77 @@
-# Rules of the variants stage.
+# Variant-effect scoring: every trained model scores every variant set (VARIANT_SETS)
+# with Selene; results/<run>/variants/<vset>/<model>/{scores.h5,skipped.tsv,summary.json}.
+# Snakemake 9 does not fill in defaults inside $ref'd stage schemas: validate the section
+# itself too, which does.
+validate(config["variants"], "../schemas/variants.schema.yaml")
+VARIANTS = config["variants"]
+
+
+# scores.h5 of every trained model for variant set `vset` (used by the asb and ldsc
+# stages). A lambda because lint wants def-functions only in common.smk.
+variant_score_files = lambda vset: expand(
+    f"{OUT}/variants/{vset}/{{model}}/scores.h5", model=model_names()
+)
+# The genome the variants are checked against and windows are cut from; DeepSEA is hg19.
+VARIANT_FASTA = (
+    f"{OUT}/genome/genome.fa"
+    if DATA["source"] == "simulate"
+    else DATA["bed"]["fasta"] if DATA["source"] == "bed" else f"{DOWNLOADS['dir']}/hg19.fa"
+)
+
+
+if DATA["source"] == "deepsea":
+
+    ruleorder: prepare_genome > download_input
+
+    rule prepare_genome:
+        input:
+            downloaded("hg19.fa.gz"),
+        output:
+            fasta=f"{DOWNLOADS['dir']}/hg19.fa",
+            fai=f"{DOWNLOADS['dir']}/hg19.fa.fai",
+        log:
+            "logs/downloads/prepare_genome_hg19.log",
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=60,
+        conda:
+            ENV
+        shell:
+            "amber prepare-genome --input {input} --out {output.fasta} > {log} 2>&1"
+
+
+rule score_variants:
+    input:
+        model=f"{OUT}/models/{{model}}/model.pt",
+        sidecar=f"{OUT}/models/{{model}}/model.json",
+        vcf=lambda wildcards: VARIANT_SETS[wildcards.vset],
+        fasta=VARIANT_FASTA,
+        features=f"{OUT}/data/features.tsv",
+    output:
+        scores=f"{OUT}/variants/{{vset}}/{{model}}/scores.h5",
+        skipped=f"{OUT}/variants/{{vset}}/{{model}}/skipped.tsv",
+        summary=f"{OUT}/variants/{{vset}}/{{model}}/summary.json",
+    log:
+        f"{LOGS}/score_variants/{{vset}}/{{model}}.log",
+    params:
+        model_dir=folder_of("model", of="input"),
+        out=folder_of("scores"),
+        batch_size=VARIANTS["batch_size"],
+        chunk_size=VARIANTS["chunk_size"],
+        multiallelic=VARIANTS["multiallelic"],
+        device=VARIANTS["device"],
+    threads: VARIANTS["threads"]
+    resources:
+        **gpu_resources(VARIANTS),
+    wildcard_constraints:
+        vset="|".join(VARIANT_SETS),
+        model="[A-Za-z0-9_]+",
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} amber score-variants --model {params.model_dir}"
+        " --vcf {input.vcf} --fasta {input.fasta} --features {input.features}"
+        " --out-dir {params.out} --batch-size {params.batch_size}"
+        " --chunk-size {params.chunk_size} --multiallelic {params.multiallelic}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
