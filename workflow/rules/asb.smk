@@ -1,9 +1,6 @@
 # Allele-specific binding benchmark (paper Fig. 4a): an ASB table (simulated on the
 # simulated genome, or the user's) -> its variants scored by every model (variants stage)
 # -> AUROC per TF, direction accuracy, Wilcoxon -> Fig. 4a.
-# Snakemake 9 does not fill in defaults inside $ref'd stage schemas: validate the section
-# itself too, which does.
-validate(config["asb"], "../schemas/asb.schema.yaml")
 ASB = config["asb"]
 ASB_RULE_KEYS = ("min_reads", "loss_ratio", "gain_ratio", "fdr_allelic", "fdr_neutral", "min_per_class")
 ASB_SIMULATED = DATA["source"] == "simulate" and not ASB["table"]

@@ -1,7 +1,5 @@
 # Final training from scratch by one trainer: every searched and sampled architecture
 # (filters x train.width_multiplier, dropout after pooling) and the baselines.
-# The top-level validation does not fill in defaults behind a $ref: do it here.
-validate(config["train"], "../schemas/train.schema.yaml")
 TRAIN = config["train"]
 # Keys of the train section that are workflow settings, not `amber train` options.
 TRAIN_WORKFLOW_KEYS = {

@@ -1,8 +1,5 @@
 # Variant-effect scoring: every trained model scores every variant set (VARIANT_SETS)
 # with Selene; results/<run>/variants/<vset>/<model>/{scores.h5,skipped.tsv,summary.json}.
-# Snakemake 9 does not fill in defaults inside $ref'd stage schemas: validate the section
-# itself too, which does.
-validate(config["variants"], "../schemas/variants.schema.yaml")
 VARIANTS = config["variants"]
 
 
