@@ -15,8 +15,8 @@ log = logging.getLogger("amber")
 def _cmd_search(args: argparse.Namespace) -> None:
     import torch
 
-    from amber.nas.controller import ControllerConfig
-    from amber.nas.search import SearchConfig, run_search
+    from amber.nas.config import ControllerConfig, SearchConfig
+    from amber.nas.search import run_search
 
     torch.set_num_threads(args.threads)
     controller = from_flags(ControllerConfig, args, prefix="controller_")
@@ -45,8 +45,7 @@ def _cmd_sample_arch(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the search-stage subcommands to the `amber` parser."""
-    from amber.nas.controller import ControllerConfig
-    from amber.nas.search import SearchConfig
+    from amber.nas.config import ControllerConfig, SearchConfig
 
     p = sub.add_parser(
         "search",

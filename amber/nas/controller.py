@@ -41,39 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-@dataclass(frozen=True)
-class ControllerConfig:
-    hidden: int = 64
-    temperature: float = 2.0
-    tanh_constant: float = 1.5
-    skip_target: float = 0.4
-    skip_weight: float = 1.0
-    entropy_weight: float = 0.0
-    lr: float = 1e-3
-    # baseline_t = decay * baseline_{t-1} + (1 - decay) * mean reward of step t-1
-    # (AMBER's buffer); the first step uses its own mean. decay=0: previous step's mean.
-    baseline_decay: float = 0.0
-    advantage_clip: float = 10.0
-    update_passes: int = 10
-    update_batch: int = 20
-    kl_stop: float = 0.01
-
-    def __post_init__(self) -> None:
-        checks = {
-            "hidden >= 1": self.hidden >= 1,
-            "temperature > 0": self.temperature > 0,
-            "tanh_constant > 0": self.tanh_constant > 0,
-            "0 < skip_target < 1": 0 < self.skip_target < 1,
-            "lr > 0": self.lr > 0,
-            "0 <= baseline_decay < 1": 0 <= self.baseline_decay < 1,
-            "advantage_clip > 0": self.advantage_clip > 0,
-            "update_passes >= 1": self.update_passes >= 1,
-            "update_batch >= 1": self.update_batch >= 1,
-        }
-        failed = [name for name, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"invalid ControllerConfig: need {', '.join(failed)}")
+from amber.nas.config import ControllerConfig
 
 
 @dataclass
@@ -133,9 +101,10 @@ def _bernoulli_kl(logit: Tensor, target: float | Tensor) -> Tensor:
 
 class Controller(nn.Module):
     def __init__(
-        self, num_layers: int, num_ops: int, config: ControllerConfig = ControllerConfig()
+        self, num_layers: int, num_ops: int, config: ControllerConfig | None = None
     ) -> None:
         super().__init__()
+        config = config or ControllerConfig()
         if num_layers < 1 or num_ops < 1:
             raise ValueError("need num_layers >= 1 and num_ops >= 1")
         self.num_layers = num_layers

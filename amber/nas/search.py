@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,8 @@ from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.fileio import atomic_path
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture
-from amber.nas.controller import Controller, ControllerConfig, ReinforceTrainer, Sample
+from amber.nas.config import SearchConfig
+from amber.nas.controller import Controller, ReinforceTrainer, Sample
 from amber.nas.space import ModelSpace, load_space
 from amber.nas.supernet import Supernet
 from amber.progress import Progress
@@ -56,25 +56,6 @@ HISTORY_FIELDS = (
     "best_arch",
     "seconds",
 )
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Sizes of the search. Defaults suit the demo; the paper used 300 steps, 500 child
-    batches of 1000 and 100 architectures per step."""
-
-    steps: int = 20
-    warmup_batches: int = 50
-    child_batches: int = 20
-    batch_size: int = 128
-    archs_per_step: int = 20
-    valid_samples: int | None = 2000
-    eval_batch_size: int = 256
-    child_lr: float = 1e-3
-    seed: int = 1
-    device: str = "auto"
-    bf16: bool = False
-    controller: ControllerConfig = field(default_factory=ControllerConfig)
 
 
 def pick_device(name: str) -> torch.device:

@@ -53,7 +53,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     import torch
 
-    from amber.train.trainer import TrainConfig, train_model
+    from amber.train.config import TrainConfig
+    from amber.train.trainer import train_model
 
     torch.set_num_threads(args.threads)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
@@ -112,7 +113,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the train-stage subcommands to the `amber` parser."""
-    from amber.train.trainer import TrainConfig
+    from amber.train.config import TrainConfig
 
     p = sub.add_parser(
         "train",

@@ -28,7 +28,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from amber.nas.child import count_parameters, he_init_
 from amber.nas.space import load_space
 from amber.progress import Progress
 from amber.train.baselines import is_baseline_spec, load_baseline_spec
+from amber.train.config import TrainConfig
 from amber.train.model_io import (
     SIDECAR,
     WEIGHTS,
@@ -59,45 +59,6 @@ log = logging.getLogger("amber")
 CHECKPOINT = "checkpoint.pt"
 EPOCHS = "epochs.csv"
 EPOCH_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_aupr", "lr", "seconds")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The final-training recipe. Defaults are the paper's (batch 1000, up to 150
-    epochs, patience 10, LR patience 5, max-norm 0.9, width x2, dropout 0.1 after
-    pooling); the demo config shrinks them."""
-
-    max_epochs: int = 150
-    patience: int = 10
-    batch_size: int = 1000
-    lr: float = 1e-3
-    lr_patience: int = 5
-    lr_factor: float = 0.1
-    max_norm: float = 0.9
-    width_multiplier: float = 2.0
-    pool_dropout: float = 0.1
-    epoch_samples: int | None = None
-    valid_samples: int | None = None
-    eval_batch_size: int = 1000
-    seed: int = 1
-    device: str = "auto"
-    bf16: bool = True
-
-    def __post_init__(self) -> None:
-        positive = ("max_epochs", "patience", "batch_size", "lr_patience", "eval_batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("epoch_samples", "valid_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1 or None (all), got {value}")
-        if not self.lr > 0 or not 0 < self.lr_factor < 1:
-            raise ValueError(f"need lr > 0 and 0 < lr_factor < 1, got {self.lr}, {self.lr_factor}")
-        if self.max_norm < 0 or self.width_multiplier <= 0 or not 0 <= self.pool_dropout < 1:
-            raise ValueError(
-                "need max_norm >= 0 (0 = off), width_multiplier > 0, 0 <= pool_dropout < 1"
-            )
 
 
 def pick_device(name: str) -> torch.device:

@@ -1,0 +1,59 @@
+"""Settings of the search: plain dataclasses, importable without torch (the CLI builds
+its flags from them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    hidden: int = 64
+    temperature: float = 2.0
+    tanh_constant: float = 1.5
+    skip_target: float = 0.4
+    skip_weight: float = 1.0
+    entropy_weight: float = 0.0
+    lr: float = 1e-3
+    # baseline_t = decay * baseline_{t-1} + (1 - decay) * mean reward of step t-1
+    # (AMBER's buffer); the first step uses its own mean. decay=0: previous step's mean.
+    baseline_decay: float = 0.0
+    advantage_clip: float = 10.0
+    update_passes: int = 10
+    update_batch: int = 20
+    kl_stop: float = 0.01
+
+    def __post_init__(self) -> None:
+        checks = {
+            "hidden >= 1": self.hidden >= 1,
+            "temperature > 0": self.temperature > 0,
+            "tanh_constant > 0": self.tanh_constant > 0,
+            "0 < skip_target < 1": 0 < self.skip_target < 1,
+            "lr > 0": self.lr > 0,
+            "0 <= baseline_decay < 1": 0 <= self.baseline_decay < 1,
+            "advantage_clip > 0": self.advantage_clip > 0,
+            "update_passes >= 1": self.update_passes >= 1,
+            "update_batch >= 1": self.update_batch >= 1,
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"invalid ControllerConfig: need {', '.join(failed)}")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Sizes of the search. Defaults suit the demo; the paper used 300 steps, 500 child
+    batches of 1000 and 100 architectures per step."""
+
+    steps: int = 20
+    warmup_batches: int = 50
+    child_batches: int = 20
+    batch_size: int = 128
+    archs_per_step: int = 20
+    valid_samples: int | None = 2000
+    eval_batch_size: int = 256
+    child_lr: float = 1e-3
+    seed: int = 1
+    device: str = "auto"
+    bf16: bool = False
+    controller: ControllerConfig = field(default_factory=ControllerConfig)
