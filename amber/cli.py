@@ -27,26 +27,49 @@ STAGES = (
 )
 
 
+GLOBAL_FLAGS = (
+    ("--debug", "debug logging, and the traceback of an error"),
+    ("--quiet", "only warnings and errors"),
+)
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    for flag, help_text in GLOBAL_FLAGS:
+        parser.add_argument(flag, action="store_true", default=default, help=help_text)
+
+
+class _OneLinePerCommand(argparse.HelpFormatter):
+    """Help wide enough that every command and its summary share one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=24, width=120)
+        self._action_max_length = 22  # argparse measures subcommands 2 columns short
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amber",
         description="Automated design of deep CNNs for genomic sequences (AMBER).",
+        epilog="`amber COMMAND --help` documents a command's inputs and outputs.",
+        formatter_class=_OneLinePerCommand,
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    _add_global_flags(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in STAGES:
         importlib.import_module(module).register(sub)
+    # --debug/--quiet also after the command (`amber search --debug ...`). SUPPRESS keeps
+    # a subcommand from resetting a flag given before the command.
+    for command in sub.choices.values():
+        _add_global_flags(command, default=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
+        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     try:
         args.func(args)
@@ -56,8 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - one clear line unless --debug
         if args.debug:
             raise
-        print(f"amber {args.command}: error: {exc}", file=sys.stderr)
-        print("(rerun with --debug for the traceback)", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        hint = "(--debug shows the traceback)"
+        print(f"amber {args.command}: error: {message} {hint}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,0 +1,51 @@
+"""The `amber` command line: every command listed, global flags in either position,
+errors as one line (traceback only with --debug)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amber.cli import build_parser, main
+
+AMBER = [str(Path(sys.executable).parent / "amber")]
+
+
+def test_help_lists_every_command_on_one_line() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    lines = parser.format_help().splitlines()
+    for name in commands:
+        assert any(line.split()[:1] == [name] and len(line.split()) > 1 for line in lines), name
+
+
+@pytest.mark.parametrize("argv", [["--debug", "sample-arch"], ["sample-arch", "--debug"]])
+def test_debug_before_or_after_the_command(argv: list[str], tmp_path: Path) -> None:
+    args = build_parser().parse_args([*argv, "--space", "x", "--seed", "1", "--out", "y"])
+    assert args.debug and not args.quiet
+
+
+def test_quiet_after_the_command_keeps_debug_off(tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["sample-arch", "--quiet", "--space", "x", "--seed", "1", "--out", "y"]
+    )
+    assert args.quiet and not args.debug
+
+
+def test_error_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    cmd = [*AMBER, "sample-arch", "--space", str(missing), "--seed", "1", "--out", "a.json"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and "--debug" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.yaml")
+    with pytest.raises(Exception, match="nope.yaml"):
+        main(["sample-arch", "--debug", "--space", missing, "--seed", "1", "--out", "a.json"])
