@@ -64,11 +64,12 @@ def dataset_files():
 
 
 def cli_flags(options, prefix=""):
-    """{"child_batches": 20} -> "--child-batches 20" (None values are left out)."""
+    """{"child_batches": 20} -> "--child-batches 20". None (null in the config: "all")
+    becomes 0, which the amber CLI reads as "all"."""
     flags = []
     for key, value in options.items():
         if value is None:
-            continue
+            value = 0
         flag = f"--{prefix}{key.replace('_', '-')}"
         if isinstance(value, bool):
             flags.append(flag if value else f"--no-{prefix}{key.replace('_', '-')}")
@@ -79,8 +80,6 @@ def cli_flags(options, prefix=""):
 
 def search_options():
     options = {k: v for k, v in SEARCH.items() if k not in SEARCH_WORKFLOW_KEYS}
-    if options.get("valid_samples") is None:
-        options["valid_samples"] = 0  # `amber search`: 0 = the whole validation split
     controller = options.pop("controller", {})
     return f"{cli_flags(options)} {cli_flags(controller, prefix='controller-')}".strip()
 
