@@ -93,7 +93,11 @@ rule asb_benchmark:
         motifs=ASB_MOTIFS or [],
         fasta=ASB_FASTA if ASB_HAS_PWM else [],
     output:
-        auroc=f"{OUT}/asb/benchmark/asb_auroc.tsv",
+        auroc=report(
+            f"{OUT}/asb/benchmark/asb_auroc.tsv",
+            caption="../report/table_asb.rst",
+            category="Tables",
+        ),
         calls=f"{OUT}/asb/benchmark/asb_calls.tsv",
         tfs=f"{OUT}/asb/benchmark/asb_tfs.tsv",
         direction=f"{OUT}/asb/benchmark/direction_accuracy.tsv",

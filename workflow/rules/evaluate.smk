@@ -41,8 +41,12 @@ rule compare_models:
         tables=expand(f"{OUT}/evaluate/{{name}}.tsv", name=model_names()),
         infos=expand(f"{OUT}/models/{{name}}/model.json", name=model_names()),
     output:
-        summary=f"{OUT}/evaluate/summary.tsv",
-        ttests=f"{OUT}/evaluate/ttests.tsv",
+        summary=report(
+            f"{OUT}/evaluate/summary.tsv", caption="../report/table_auroc.rst", category="Tables"
+        ),
+        ttests=report(
+            f"{OUT}/evaluate/ttests.tsv", caption="../report/table_ttests.rst", category="Tables"
+        ),
     log:
         f"{LOGS}/compare_models.log",
     threads: 1

@@ -330,7 +330,11 @@ rule ldsc_summarize:
         truth_json=[f"{LDSC_OUT}/gwas/truth.json"] if LDSC_SIMULATED else [],
         evaluation=f"{OUT}/evaluate/summary.tsv",
     output:
-        enrichment=f"{LDSC_OUT}/summary/enrichment.tsv",
+        enrichment=report(
+            f"{LDSC_OUT}/summary/enrichment.tsv",
+            caption="../report/table_ldsc.rst",
+            category="Tables",
+        ),
         traits=f"{LDSC_OUT}/summary/traits.tsv",
         models=f"{LDSC_OUT}/summary/models.tsv",
         summary=f"{LDSC_OUT}/summary/summary.json",
@@ -371,7 +375,7 @@ rule plot_fig5:
         f"{LDSC_OUT}/summary/traits.tsv",
         f"{LDSC_OUT}/summary/models.tsv",
     output:
-        png=report(f"{OUT}/figures/fig5.png", caption="../report/fig5.rst", category="Fig. 5"),
+        png=report(f"{OUT}/figures/fig5.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{OUT}/figures/fig5.pdf",
         json=f"{OUT}/figures/fig5.json",
     log:
