@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,13 +72,18 @@ def test_config_bad_source_is_rejected(tmp_path: Path) -> None:
     assert "'ucsc' is not one of" in result.stdout + result.stderr
 
 
+TINY = ["--configfile", "tests/configs/tiny.yaml"]
+FIGURES = ["fig2a", "fig3a", "fig3b", "fig4a", "fig5", "search_progress"]
+
+
 @pytest.fixture(scope="module")
 def tiny_run() -> Path:
+    """The whole workflow on a tiny simulated genome, run for real by Snakemake."""
     out = ROOT / "results" / "test_tiny"
     shutil.rmtree(out, ignore_errors=True)
-    target = "results/test_tiny/data/dataset.json"
-    result = snakemake("--configfile", "tests/configs/tiny.yaml", "--cores", "2", target)
-    assert result.returncode == 0, result.stdout + result.stderr
+    shutil.rmtree(ROOT / "logs" / "test_tiny", ignore_errors=True)
+    result = snakemake(*TINY, "--cores", "2", timeout=1800)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     yield out
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(ROOT / "logs" / "test_tiny", ignore_errors=True)
@@ -85,13 +91,74 @@ def tiny_run() -> Path:
 
 def test_data_stage_end_to_end(tiny_run: Path) -> None:
     summary = json.loads((tiny_run / "data" / "dataset.json").read_text())
-    assert summary
+    assert summary["counts"]["train"] > 0
     features = (tiny_run / "data" / "features.tsv").read_text().splitlines()
     n_features = len(features) - 1
-    for split, chrom in [("train", b"chr1"), ("valid", b"chr2"), ("test", b"chr3")]:
+    for split, chroms in [("train", {b"chr1", b"chr2"}), ("valid", {b"chr3"}), ("test", {b"chr4"})]:
         with h5py.File(tiny_run / "data" / f"{split}.h5") as h5:
             assert h5["x"].shape[1:] == (4, 400)
             assert h5["y"].shape == (h5["x"].shape[0], n_features)
-            assert set(h5["chrom"][:]) == {chrom}
+            assert set(h5["chrom"][:]) == chroms
             assert h5["y"][:].any()
     assert (ROOT / "logs" / "test_tiny" / "make_dataset.log").exists()
+
+
+def test_every_stage_produced_its_outputs(tiny_run: Path) -> None:
+    for name in ["searched_1", "searched_2", "sampled_1", "sampled_2", "baseline_cnn3"]:
+        assert (tiny_run / "models" / name / "model.pt").stat().st_size > 0
+        assert (tiny_run / "variants" / "asb" / name / "scores.h5").exists()
+        assert (tiny_run / "variants" / "gwas" / name / "scores.h5").exists()
+    assert "searched" in (tiny_run / "evaluate" / "ttests.tsv").read_text()
+    assert (tiny_run / "asb" / "benchmark" / "asb_auroc.tsv").exists()
+    assert (tiny_run / "ldsc" / "summary" / "enrichment.tsv").exists()
+    for fig in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (tiny_run / "figures" / f"{fig}.{ext}").stat().st_size > 1000, (fig, ext)
+
+
+def _jobs(dry_run_output: str) -> list[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run lists."""
+    jobs, rule = [], None
+    for line in dry_run_output.splitlines():
+        match = re.match(r"^(?:local)?rule (\w+):", line)
+        if match:
+            rule = match.group(1)
+            jobs.append((rule, ""))
+        elif rule and line.strip().startswith("wildcards:"):
+            jobs[-1] = (rule, line.split(":", 1)[1].strip())
+    return [job for job in jobs if job[0] != "all"]
+
+
+def test_asking_for_one_target_runs_only_that_stage(tiny_run: Path) -> None:
+    for ext in ("png", "pdf", "json"):
+        (tiny_run / "figures" / f"fig2a.{ext}").unlink()
+    result = snakemake(*TINY, "--cores", "2", "results/test_tiny/figures/fig2a.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [rule for rule, _ in _jobs(result.stdout + result.stderr)] == ["plot_fig2a"]
+    assert (tiny_run / "figures" / "fig2a.png").exists()
+
+
+def test_forcerun_search_reruns_search_and_downstream_only(tiny_run: Path) -> None:
+    result = snakemake(*TINY, "-n", "--forcerun", "search_architecture")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = _jobs(result.stdout)
+    rules = {rule for rule, _ in jobs}
+    upstream = {"simulate_genome", "make_dataset", "sample_architecture", "train_baseline"}
+    unrelated = {"simulate_asb", "simulate_genotypes", "simulate_gwas"}
+    assert "search_architecture" in rules
+    assert {"train_model", "evaluate_model", "score_variants", "plot_fig3a"} <= rules
+    assert not rules & (upstream | unrelated), rules & (upstream | unrelated)
+    # Models of the sampled architectures and the baselines are not retrained or rescored.
+    for rule, wildcards in jobs:
+        if rule in {"train_model", "evaluate_model", "score_variants"}:
+            assert "searched_" in wildcards, (rule, wildcards)
+
+
+def test_report_holds_every_figure_and_key_table(tiny_run: Path) -> None:
+    report = tiny_run / "report.html"
+    result = snakemake(*TINY, "--report", str(report), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = report.read_text()
+    for name in [*(f"{fig}.png" for fig in FIGURES), "summary.tsv", "asb_auroc.tsv"]:
+        assert name in html, name
+    assert "enrichment.tsv" in html
