@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--n-chroms", type=int, default=6, help="number of chromosomes (default 6)")
+    p.add_argument("--n-chroms", type=int, default=12, help="number of chromosomes (default 12)")
     p.add_argument(
         "--chrom-length", type=int, default=1_000_000, help="bp per chromosome (default 1e6)"
     )
