@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from amber.data.simulate import INSTANCE_COLUMNS
 from amber.ldsc.annot import read_reference_snps, simulated_baseline, write_annotation_set
 from amber.ldsc.genotypes import GenotypeConfig, simulate_genotypes
 from amber.ldsc.gwas import Trait, functional_mask, simulate_gwas, variance_ratio
@@ -79,19 +80,7 @@ def genome(tmp_path_factory) -> dict[str, Path]:
             (f"m{i}", c, s, e, "+", "TF1", "MA0000.1", "", "A" * 14, b, 10.0)
             for i, (c, s, e, b) in enumerate(motifs)
         ],
-        columns=[
-            "instance_id",
-            "chrom",
-            "start",
-            "end",
-            "strand",
-            "tf",
-            "motif_id",
-            "element_id",
-            "sequence",
-            "bound_in",
-            "score",
-        ],
+        columns=list(INSTANCE_COLUMNS),
     ).to_csv(tmp / "motif_instances.tsv", sep="\t", index=False)
     pd.DataFrame(
         [
