@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import torch
+from procs import kill_once_exists
 
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.space import load_space
@@ -94,15 +93,10 @@ def test_search_resumes_after_kill_with_identical_result(
     subprocess.run(_search_cmd(train, valid, straight), check=True, env=env, timeout=600)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_search_cmd(train, valid, killed), env=env)
-    deadline = time.monotonic() + 300
     # Kill hard once at least one controller step is checkpointed (mid-way through the run).
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (killed / "history.csv").exists():
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_once_exists(
+        _search_cmd(train, valid, killed), killed / "history.csv", env, deadline_s=300, poll_s=0.05
+    )
     assert not (killed / "arch.json").exists(), "the kill came too late to test a resume"
     done = subprocess.run(
         _search_cmd(train, valid, killed), env=env, capture_output=True, text=True, timeout=600

@@ -6,16 +6,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import torch
+from procs import kill_once_exists
 
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.space import load_space, parse_space
@@ -124,14 +123,9 @@ def test_training_resumes_after_kill_with_identical_weights(
     subprocess.run(_train_cmd(data, straight), check=True, env=env, timeout=300)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_train_cmd(data, killed), env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (killed / "checkpoint.pt").exists():
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_once_exists(
+        _train_cmd(data, killed), killed / "checkpoint.pt", env, deadline_s=120, poll_s=0.02
+    )
     assert not (killed / "model.pt").exists(), "the kill came too late to test a resume"
 
     refused = subprocess.run(
