@@ -342,3 +342,64 @@ def test_holdout_chromosome_must_exist(random_case, tmp_path: Path) -> None:
             bin_size=50,
             seq_len=150,
         )
+
+
+def test_anchor_categories_keep_only_bins_with_an_anchoring_positive(
+    random_case, tmp_path: Path
+) -> None:
+    records, peaks, fasta, _, bed_dir = random_case
+    names = list(peaks)
+    tsv = tmp_path / "mixed.tsv"  # the first feature is a TF, the others histone marks
+    write_features(
+        [
+            Feature(n, n.split("|")[0], n.split("|")[1], "TF" if i == 0 else "Histone")
+            for i, n in enumerate(names)
+        ],
+        tsv,
+    )
+    kwargs = dict(bin_size=50, seq_len=150, valid_chroms=["chr2"], test_chroms=["chr4"])
+    summary = make_dataset(
+        fasta,
+        tsv,
+        bed_dir,
+        tmp_path / "tf",
+        negative_fraction=0.0,
+        anchor_categories=["tf"],
+        **kwargs,
+    )
+    assert summary["params"]["anchor_categories"] == ["tf"]
+    tf_only = brute_force_expectation(records, {names[0]: peaks[names[0]]}, 50, 150)
+    every = brute_force_expectation(records, peaks, 50, 150)
+    for split in ("train", "valid", "test"):
+        data = read_split(tmp_path / "tf" / f"{split}.h5")
+        assert data["y"][:, 0].all(), "every kept bin is TF-positive"
+        chroms = data["chrom"].astype(str)
+        for chrom in set(chroms):
+            assert {(s + 50) // 50 for s in data["start"][chroms == chrom]} == tf_only[chrom][0]
+    train = read_split(tmp_path / "tf" / "train.h5")
+    assert train["y"][:, 1:].any(), "labels of the other features are still written"
+    assert any(every[c][0] - tf_only[c][0] for c in records), "histone-only bins exist"
+
+    # Histone-only bins become negatives: with every negative kept, all usable bins are rows.
+    full = make_dataset(
+        fasta,
+        tsv,
+        bed_dir,
+        tmp_path / "all",
+        negative_fraction=1.0,
+        anchor_categories=["TF"],
+        **kwargs,
+    )
+    assert sum(full["counts"].values()) == sum(len(p) + n for p, n in every.values())
+
+    with pytest.raises(DatasetError, match=r"anchor categories DNase .*Histone, TF"):
+        make_dataset(
+            fasta,
+            tsv,
+            bed_dir,
+            tmp_path / "bad",
+            negative_fraction=0.1,
+            anchor_categories=["DNase"],
+            **kwargs,
+        )
+    assert not (tmp_path / "bad").exists()

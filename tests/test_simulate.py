@@ -93,6 +93,35 @@ def test_outputs_deterministic(sim: tuple[Path, dict], tmp_path: Path) -> None:
     assert (tmp_path / "other" / "genome.fa").read_bytes() != first["genome.fa"]
 
 
+def test_cli_passes_the_element_densities(sim: tuple[Path, dict], tmp_path: Path) -> None:
+    from amber.cli import main
+
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    main(["simulate", "--quiet", "--seed", "5", "--out", str(tmp_path / "cli"), *flags])
+    assert _files(tmp_path / "cli") == _files(sim[0])
+    main(
+        [
+            "simulate",
+            "--quiet",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / "sparse"),
+            *flags[:2],
+            "--insulators-per-mb",
+            "0",
+            "--enhancers-per-mb",
+            "10",
+        ]
+    )
+    kinds = json.loads((tmp_path / "sparse" / "simulation.json").read_text())["stats"]
+    dense = sim[1]["elements_by_kind"]
+    assert (
+        "insulator" not in kinds["elements_by_kind"] or not kinds["elements_by_kind"]["insulator"]
+    )
+    assert kinds["elements_by_kind"]["enhancer"] < dense["enhancer"]
+
+
 def test_fasta_and_fai(sim: tuple[Path, dict], genome: dict[str, str], tmp_path: Path) -> None:
     out, _ = sim
     assert list(genome) == ["chr1", "chr2"]

@@ -10,6 +10,10 @@ from pathlib import Path
 log = logging.getLogger("amber")
 
 
+# Element densities of the simulator exposed on the command line (per Mb of sequence).
+DENSITY_FLAGS = ("promoters_per_mb", "enhancers_per_mb", "insulators_per_mb", "decoys_per_mb")
+
+
 def _csv(text: str) -> list[str]:
     return [item for item in text.split(",") if item]
 
@@ -17,7 +21,12 @@ def _csv(text: str) -> list[str]:
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from amber.data.simulate import SimConfig, simulate_genome
 
-    cfg = SimConfig(seed=args.seed, n_chroms=args.n_chroms, chrom_length=args.chrom_length)
+    cfg = SimConfig(
+        seed=args.seed,
+        n_chroms=args.n_chroms,
+        chrom_length=args.chrom_length,
+        **{n: getattr(args, n) for n in DENSITY_FLAGS if getattr(args, n) is not None},
+    )
     stats = simulate_genome(cfg, args.out)
     log.info("simulated genome written to %s: %s", args.out, stats)
 
@@ -37,6 +46,7 @@ def _cmd_make_dataset(args: argparse.Namespace) -> None:
         negative_fraction=args.negative_fraction,
         seed=args.seed,
         chunk_size=args.chunk_size,
+        anchor_categories=args.anchor_categories,
     )
     log.info("dataset written to %s: %s", args.out, _counts(summary))
 
@@ -84,6 +94,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chrom-length", type=int, default=1_000_000, help="bp per chromosome (default 1e6)"
     )
+    for name in DENSITY_FLAGS:
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=float,
+            default=None,
+            help=f"{name.removesuffix('_per_mb')} per Mb of sequence (default: the "
+            "simulator's, recorded in simulation.json)",
+        )
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -108,7 +126,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--negative-fraction",
         type=float,
         default=0.1,
-        help="share of all-negative bins kept (default 0.1)",
+        help="share of the other (negative) bins kept (default 0.1)",
+    )
+    p.add_argument(
+        "--anchor-categories",
+        type=_csv,
+        default=[],
+        help=(
+            "comma-separated feature categories (features.tsv) whose positives keep a bin, "
+            "e.g. TF as DeepSEA did; other bins count as negatives (default: every feature)"
+        ),
     )
     p.add_argument("--chunk-size", type=int, default=256, help="HDF5 rows per chunk")
     p.add_argument("--seed", type=int, default=1)

@@ -3,7 +3,10 @@
 Each chromosome is tiled into non-overlapping ``bin_size`` bins. A bin is positive for a
 feature when at least half of it lies in that feature's (merged) peaks; the model input is
 the ``seq_len`` bp window centred on the bin. All bins with a positive label are kept plus
-a seeded ``negative_fraction`` share of the all-negative bins of each chromosome. Whole
+a seeded ``negative_fraction`` share of the other bins of each chromosome. With
+``anchor_categories`` (e.g. ``["TF"]``) only a positive label of a feature in those
+categories keeps a bin - DeepSEA's training bins were those with at least one TF binding
+event - and the other bins (histone- or DNase-only included) count as negatives. Whole
 chromosomes are held out for validation and test, as DeepSEA did.
 
 Rows are first staged per split in temporary flat files (base codes and labels), then each
@@ -400,6 +403,23 @@ def _check_params(
         raise DatasetError(f"max_n_fraction must be in [0, 1] or None, got {max_n_fraction}")
 
 
+def anchor_mask(
+    features: Sequence[Feature], categories: Sequence[str] | None, features_tsv: Path
+) -> np.ndarray:
+    """Bool per feature: do its positives keep a bin? All True without ``categories``."""
+    if not categories:
+        return np.ones(len(features), dtype=bool)
+    wanted = {c.upper() for c in categories}
+    mask = np.array([f.category.upper() in wanted for f in features], dtype=bool)
+    if not mask.any():
+        present = sorted({f.category for f in features})
+        raise DatasetError(
+            f"no feature of {features_tsv} is in anchor categories {', '.join(categories)} "
+            f"(its categories: {', '.join(present)})"
+        )
+    return mask
+
+
 def assign_splits(
     fasta: Path,
     sizes: Mapping[str, int],
@@ -444,9 +464,11 @@ def _sample_chromosomes(
     n_features: int,
     max_unknown: float,
     negative_fraction: float,
+    anchor: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
-    """Choose the rows of every chromosome and stage them in its split (genome order)."""
+    """Choose the rows of every chromosome and stage them in its split (genome order).
+    ``anchor`` (bool per feature) says which features' positives keep a bin."""
     offset = window_offset(bin_size, seq_len)
     with tqdm(total=len(split_of), unit="chrom", desc="sampling bins", disable=None) as bar:
         for chrom, split in split_of.items():
@@ -455,8 +477,9 @@ def _sample_chromosomes(
             first, last = usable_bins(len(codes), bin_size, seq_len)
             window_starts = np.arange(first, last, dtype=np.int64) * bin_size + offset
             n_unknown = window_n_counts(codes == UNKNOWN, window_starts, seq_len)
+            pos_bins, pos_feats = labels[chrom]
             selection = select_bins(
-                np.unique(labels[chrom][0]),
+                np.unique(pos_bins[anchor[pos_feats]]),
                 first,
                 last,
                 n_unknown,
@@ -495,12 +518,15 @@ def make_dataset(
     chunk_size: int = 256,
     chroms: Sequence[str] | None = None,
     max_n_fraction: float | None = 0.5,
+    anchor_categories: Sequence[str] | None = None,
 ) -> dict:
     """Write ``out_dir/{train,valid,test}.h5``, ``features.tsv`` and ``dataset.json``.
 
     Returns the ``dataset.json`` content. ``chroms`` restricts the chromosomes used (all
     FASTA records by default); windows with more than ``max_n_fraction`` unknown bases are
-    dropped before negatives are sampled (None keeps them all). Bad input raises an
+    dropped before negatives are sampled (None keeps them all). ``anchor_categories``
+    restricts the features whose positives keep a bin (None or empty: every feature).
+    Bad input raises an
     :class:`~amber.data.genome.InputError` (FASTA, BED, holdouts) or a
     :class:`~amber.data.features.FeatureTableError`, naming the file and line.
     """
@@ -519,9 +545,11 @@ def make_dataset(
         "chunk_size": chunk_size,
         "chroms": None if chroms is None else list(chroms),
         "max_n_fraction": max_n_fraction,
+        "anchor_categories": list(anchor_categories or []),
     }
     # Cheap checks first, so that a typo fails in seconds rather than after the labelling.
     features = read_features(features_tsv)
+    anchor = anchor_mask(features, anchor_categories, features_tsv)
     bed_paths = feature_bed_files(features, bed_dir, features_tsv)
     sizes = scan_fasta(fasta)
     split_of = assign_splits(fasta, sizes, valid_chroms, test_chroms, chroms)
@@ -540,6 +568,7 @@ def make_dataset(
             n_features=len(features),
             max_unknown=seq_len if max_n_fraction is None else max_n_fraction * seq_len,
             negative_fraction=negative_fraction,
+            anchor=anchor,
             rng=rng,
         )
         if stages["train"].n == 0:

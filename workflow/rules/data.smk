@@ -18,6 +18,11 @@ rule simulate_genome:
         seed=DATA["simulate"]["seed"],
         n_chroms=DATA["simulate"]["n_chroms"],
         chrom_length=DATA["simulate"]["chrom_length"],
+        densities=" ".join(
+            f"--{key.replace('_', '-')} {value}"
+            for key, value in DATA["simulate"].items()
+            if key.endswith("_per_mb")
+        ),
     threads: 1
     resources:
         mem_mb=2000,
@@ -26,7 +31,8 @@ rule simulate_genome:
         ENV
     shell:
         "amber simulate --out {params.out} --seed {params.seed}"
-        " --n-chroms {params.n_chroms} --chrom-length {params.chrom_length} > {log} 2>&1"
+        " --n-chroms {params.n_chroms} --chrom-length {params.chrom_length} {params.densities}"
+        " > {log} 2>&1"
 
 
 rule download_input:
@@ -113,6 +119,11 @@ else:
             valid=",".join(DATA["valid_chroms"]),
             test=",".join(DATA["test_chroms"]),
             negative_fraction=DATA["negative_fraction"],
+            anchor=" ".join(
+                ["--anchor-categories", ",".join(DATA["anchor_categories"])]
+                if DATA["anchor_categories"]
+                else []
+            ),
             chunk_size=DATA["chunk_size"],
             seed=DATA["seed"],
         threads: 1
@@ -126,4 +137,4 @@ else:
             " --bed-dir {input.bed_dir} --out {params.out} --bin-size {params.bin_size}"
             " --seq-len {params.seq_len} --valid-chroms {params.valid} --test-chroms {params.test}"
             " --negative-fraction {params.negative_fraction} --chunk-size {params.chunk_size}"
-            " --seed {params.seed} > {log} 2>&1"
+            " {params.anchor} --seed {params.seed} > {log} 2>&1"
