@@ -98,6 +98,12 @@ def test_search_resumes_after_kill_with_identical_result(
         _search_cmd(train, valid, killed), killed / "history.csv", env, deadline_s=300, poll_s=0.05
     )
     assert not (killed / "arch.json").exists(), "the kill came too late to test a resume"
+    other = _search_cmd(train, valid, killed)
+    other[other.index("--seed") + 1] = "4"
+    refused = subprocess.run(other, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 1
+    assert "checkpoint.pt belongs to a search with other settings" in refused.stderr
+    assert refused.stderr.count("\n") <= 3  # one clear line, no traceback
     done = subprocess.run(
         _search_cmd(train, valid, killed), env=env, capture_output=True, text=True, timeout=600
     )
@@ -109,20 +115,23 @@ def test_search_resumes_after_kill_with_identical_result(
     )
     assert _history(killed) == _history(straight)
     assert len(_history(straight)) == 4
+    assert not (killed / "checkpoint.pt").exists() and (killed / "supernet.pt").exists()
 
 
-def test_checkpoint_of_other_settings_is_refused(
+def test_finished_search_reruns_with_other_settings(
     planted: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    """Snakemake reruns a search whose settings changed: nothing left behind may block it."""
     train, valid = planted
     out = tmp_path / "run"
+    subprocess.run(_search_cmd(train, valid, out), check=True, timeout=600, capture_output=True)
     cmd = _search_cmd(train, valid, out)
-    subprocess.run(cmd, check=True, timeout=600, capture_output=True)
     cmd[cmd.index("--seed") + 1] = "4"
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 1
-    assert "checkpoint.pt belongs to a search with other settings" in result.stderr
-    assert result.stderr.count("\n") <= 3  # one clear line, no traceback
+    subprocess.run(cmd, check=True, timeout=600, capture_output=True)
+    fresh = tmp_path / "fresh"
+    cmd[cmd.index("--out") + 1] = str(fresh)
+    subprocess.run(cmd, check=True, timeout=600, capture_output=True)
+    assert _history(out) == _history(fresh)
 
 
 def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
@@ -178,7 +187,7 @@ def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: 
     space = load_space(DEMO_SPACE)
     x, y = read_subsample(data / "valid.h5", None, seed=0)
     net = Supernet(space, seq_len=1000, n_features=y.shape[1])
-    net.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=False)["supernet"])
+    net.load_state_dict(torch.load(out / "supernet.pt", weights_only=True))
     autocast = _Autocast(torch.device("cpu"), False)
     y = y.numpy()
     searched = evaluate_reward(net, Architecture.load(out / "arch.json"), x, y, 250, autocast)

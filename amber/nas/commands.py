@@ -53,8 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Search the model space SPACE on TRAIN/VALID (HDF5 datasets). Writes OUT/arch.json "
             "(best architecture of the last step), history.csv (one row per controller step), "
-            "op_probs.tsv (op probability per layer and step), op_embeddings.tsv, summary.json "
-            "and checkpoint.pt; rerunning the same command resumes from the checkpoint."
+            "op_probs.tsv (op probability per layer and step), op_embeddings.tsv, supernet.pt "
+            "(shared weights) and summary.json. OUT/checkpoint.pt is written after every step "
+            "and removed at the end; rerunning the same command after a kill resumes from it."
         ),
     )
     p.add_argument("--space", type=Path, required=True, help="model space YAML")

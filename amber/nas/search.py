@@ -15,6 +15,9 @@ a fingerprint of the inputs; each step draws its training batches from a permuta
 seeded by (seed, step). A run killed anywhere and restarted with the same command
 therefore continues from the last finished step and ends with the same result as an
 uninterrupted run (bit-identical on CPU).
+Once the outputs are written the checkpoint is deleted (the supernet's weights stay in
+``supernet.pt``), so a finished search never blocks a rerun with other settings; a
+checkpoint of an unfinished run with other settings or data is refused.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from amber.progress import Progress
 log = logging.getLogger("amber")
 
 CHECKPOINT = "checkpoint.pt"
+SUPERNET = "supernet.pt"
 HISTORY_FIELDS = (
     "step",
     "mean_reward",
@@ -160,7 +164,8 @@ def run_search(
     config: SearchConfig,
 ) -> dict:
     """Run (or resume) a search; write ``arch.json``, ``history.csv``, ``op_probs.tsv``,
-    ``op_embeddings.tsv``, ``summary.json`` and a ``checkpoint.pt`` into ``out_dir``."""
+    ``op_embeddings.tsv``, ``supernet.pt`` (the trained shared weights, a ``state_dict``)
+    and ``summary.json`` into ``out_dir``; ``checkpoint.pt`` lives only while it runs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     space = load_space(space_path)
@@ -274,6 +279,8 @@ def run_search(
     last = state["last_step"]
     best = int(np.argmax(last["rewards"]))
     arch = Architecture.from_json(last["archs"][best])
+    with atomic_path(out_dir / SUPERNET) as tmp:
+        torch.save(supernet.state_dict(), tmp)
     arch.save(out_dir / "arch.json")
     summary = {
         "best_reward": last["rewards"][best],
@@ -286,4 +293,5 @@ def run_search(
     }
     with atomic_path(out_dir / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, default=str))
+    ckpt_path.unlink(missing_ok=True)
     return summary

@@ -12,6 +12,7 @@ rule search_architecture:
         history=f"{OUT}/search/searched_{{i}}/history.csv",
         op_probs=f"{OUT}/search/searched_{{i}}/op_probs.tsv",
         embeddings=f"{OUT}/search/searched_{{i}}/op_embeddings.tsv",
+        supernet=f"{OUT}/search/searched_{{i}}/supernet.pt",
         summary=f"{OUT}/search/searched_{{i}}/summary.json",
     log:
         f"{LOGS}/search_architecture/searched_{{i}}.log",
