@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amber.data.simulate import INSTANCE_COLUMNS
+from amber.data.simulate import ELEMENT_COLUMNS, INSTANCE_COLUMNS
 from amber.ldsc.annot import read_reference_snps, simulated_baseline, write_annotation_set
 from amber.ldsc.genotypes import GenotypeConfig, simulate_genotypes
 from amber.ldsc.gwas import Trait, functional_mask, simulate_gwas, variance_ratio
@@ -87,19 +87,7 @@ def genome(tmp_path_factory) -> dict[str, Path]:
             (i, c, s, e, kind, "cellA", int(kind == "promoter"), "g", int(cgi), "cellA", 2)
             for i, c, s, e, kind, cgi in elements
         ],
-        columns=[
-            "element_id",
-            "chrom",
-            "start",
-            "end",
-            "kind",
-            "open_in",
-            "active_promoter",
-            "grammar",
-            "cgi",
-            "active_in",
-            "n_motifs",
-        ],
+        columns=list(ELEMENT_COLUMNS),
     ).to_csv(tmp / "elements.tsv", sep="\t", index=False)
     cfg = GenotypeConfig(n_reference=500, n_panel=3000, recombination_rate=1e-7, seed=5)
     summary = simulate_genotypes(tmp / "genome.fa", tmp / "geno", cfg)

@@ -526,8 +526,7 @@ def make_dataset(
     FASTA records by default); windows with more than ``max_n_fraction`` unknown bases are
     dropped before negatives are sampled (None keeps them all). ``anchor_categories``
     restricts the features whose positives keep a bin (None or empty: every feature).
-    Bad input raises an
-    :class:`~amber.data.genome.InputError` (FASTA, BED, holdouts) or a
+    Bad input raises an :class:`~amber.data.genome.InputError` (FASTA, BED, holdouts) or a
     :class:`~amber.data.features.FeatureTableError`, naming the file and line.
     """
     fasta, features_tsv, bed_dir, out_dir = map(Path, (fasta, features_tsv, bed_dir, out_dir))

@@ -18,10 +18,8 @@ rule simulate_genome:
         seed=DATA["simulate"]["seed"],
         n_chroms=DATA["simulate"]["n_chroms"],
         chrom_length=DATA["simulate"]["chrom_length"],
-        densities=" ".join(
-            f"--{key.replace('_', '-')} {value}"
-            for key, value in DATA["simulate"].items()
-            if key.endswith("_per_mb")
+        densities=cli_flags(
+            {k: v for k, v in DATA["simulate"].items() if k.endswith("_per_mb")}
         ),
     threads: 1
     resources:
