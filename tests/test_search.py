@@ -76,11 +76,16 @@ def _search_cmd(train: Path, valid: Path, out: Path) -> list[str]:
     )  # fmt: skip
 
 
+# Columns that measure the machine, not the search: they differ between equal runs.
+MACHINE_COLUMNS = ("seconds", "train_seconds", "score_seconds", "peak_rss_mb")
+
+
 def _history(out: Path) -> list[dict[str, str]]:
     with open(out / "history.csv") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        row.pop("seconds")
+        for column in MACHINE_COLUMNS:
+            row.pop(column)
     return rows
 
 
@@ -157,6 +162,28 @@ def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
     with open(tmp_path / "op_embeddings.tsv") as handle:
         emb = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["op"] for r in emb] == list(space.op_names)
+    with open(tmp_path / "history.csv") as handle:
+        history = list(csv.DictReader(handle))
+    for row in history:  # throughput and memory per step, for benchmarks and users
+        assert int(row["train_samples"]) == 2 * 32
+        assert int(row["score_samples"]) == 3 * 50
+        assert float(row["train_seconds"]) > 0 and float(row["score_seconds"]) > 0
+        assert float(row["peak_rss_mb"]) > 50
+
+
+def test_search_without_warmup(planted: tuple[Path, Path], tmp_path: Path) -> None:
+    """``warmup_batches: 0`` is valid config: the search starts with step 1 directly."""
+    from amber.nas.search import SearchConfig, run_search
+
+    train, valid = planted
+    torch.set_num_threads(1)
+    config = SearchConfig(
+        steps=1, warmup_batches=0, child_batches=2, batch_size=32, archs_per_step=2,
+        valid_samples=50,
+    )  # fmt: skip
+    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
+    assert summary["steps"] == 1
+    assert Architecture.load(tmp_path / "arch.json").validate(load_space(DEMO_SPACE))
 
 
 def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: Path) -> None:
@@ -166,7 +193,7 @@ def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: 
     from amber.data.dataset import make_dataset
     from amber.data.loader import read_subsample
     from amber.data.simulate import SimConfig, simulate_genome
-    from amber.nas.search import SearchConfig, _Autocast, evaluate_reward, run_search
+    from amber.nas.search import SearchConfig, evaluate_reward, run_search
     from amber.nas.supernet import Supernet
 
     torch.set_num_threads(2)
@@ -188,11 +215,8 @@ def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: 
     x, y = read_subsample(data / "valid.h5", None, seed=0)
     net = Supernet(space, seq_len=1000, n_features=y.shape[1])
     net.load_state_dict(torch.load(out / "supernet.pt", weights_only=True))
-    autocast = _Autocast(torch.device("cpu"), False)
     y = y.numpy()
-    searched = evaluate_reward(net, Architecture.load(out / "arch.json"), x, y, 250, autocast)
+    searched = evaluate_reward(net, Architecture.load(out / "arch.json"), x, y, 250)
     rng = np.random.default_rng(123)
-    uniform = [
-        evaluate_reward(net, sample_uniform(space, rng), x, y, 250, autocast) for _ in range(15)
-    ]
+    uniform = [evaluate_reward(net, sample_uniform(space, rng), x, y, 250) for _ in range(15)]
     assert searched > float(np.median(uniform)), (searched, sorted(uniform))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from amber.nas.child import (
     he_init_,
     load_child_from_supernet,
 )
-from amber.nas.ops import ConvOp, PoolOp
+from amber.nas.ops import ConvOp, Dropout, PoolOp, Reduction, to_network_layout
 from amber.nas.space import load_space
 from amber.nas.supernet import Supernet
 
@@ -134,7 +135,12 @@ def test_only_sampled_ops_get_gradients(demo):
                     assert p.grad is not None and p.grad.abs().sum() > 0, where
                 else:
                     assert p.grad is None, where
-        assert all(p.grad is not None for p in layer.bn.parameters())
+        # The layer's BatchNorm is used only after a skip sum: here layer 5 only.
+        if i == 0:
+            assert layer.bn is None  # layer 0 can have no skips
+        else:
+            used = i == 5
+            assert all((p.grad is not None) == used for p in layer.bn.parameters()), i
     for part in (net.stem, net.reductions, net.head):
         assert all(p.grad is not None for p in part.parameters())
 
@@ -152,7 +158,7 @@ def test_only_needed_outputs_are_reduced(demo):
         calls.clear()
         net(x, _arch(demo, ops, {(4, 0), (5, 0), (5, 1), (5, 2), (1, 0)}))
         assert len(calls) == 3  # main path (layer 2) + layers 0 and 1 (0 used twice)
-    assert calls[0] == (2, demo.filters[1], 50)
+    assert calls[0] == (2, demo.filters[1], 1, 50)  # (B, C, 1, L) inside the network
 
 
 def test_chosen_skips_change_output(demo):
@@ -175,12 +181,14 @@ def test_paper_space_shapes_and_outputs(paper):
     arch = _cross_block_archs(paper, np.random.default_rng(7), 1)[0]
     shapes: dict[int, tuple[int, ...]] = {}
     for i, layer in enumerate(net.layers):
-        layer.bn.register_forward_hook(lambda _m, _i, out, i=i: shapes.__setitem__(i, out.shape))
+        layer.ops[arch.ops[i]].register_forward_hook(
+            lambda _m, _i, out, i=i: shapes.__setitem__(i, out.shape)
+        )
     with torch.no_grad():
         probs = net(_onehot(2, 1000, seed=4), arch)
     assert probs.shape == (2, 919)
     assert torch.all((probs > 0) & (probs < 1))
-    lengths = [shapes[i][2] for i in range(12)]
+    lengths = [shapes[i][-1] for i in range(12)]
     channels = [shapes[i][1] for i in range(12)]
     assert lengths == [1000] * 3 + [250] * 3 + [63] * 3 + [16] * 3
     assert channels == [32] * 3 + [64] * 3 + [128] * 3 + [256] * 3
@@ -227,7 +235,7 @@ def test_child_api_keys_and_width(demo, paper):
 def test_pool_dropout_only_in_pool_ops(demo):
     arch = _arch(demo, ("maxpool4", "conv8", "avgpool4", "identity", "conv4", "maxpool4"), set())
     child = build_child(arch, demo, 200, 4, pool_dropout=0.5)
-    drops = [n for n, m in child.named_modules() if isinstance(m, nn.Dropout) and m.p == 0.5]
+    drops = [n for n, m in child.named_modules() if isinstance(m, Dropout) and m.p == 0.5]
     assert drops == ["layers.0.op.dropout", "layers.2.op.dropout", "layers.5.op.dropout"]
 
 
@@ -252,8 +260,8 @@ def test_conv_op_same_padding_matches_torch():
         ref.weight = op.conv.weight
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            expected = torch.relu(op.bn(ref(x)))
-        torch.testing.assert_close(op(x), expected)
+            expected = torch.relu(op.bn(ref(x).unsqueeze(2))).squeeze(2)
+        torch.testing.assert_close(op(to_network_layout(x)).squeeze(2), expected)
 
 
 def test_pool_op_same_padding_like_keras():
@@ -267,9 +275,83 @@ def test_pool_op_same_padding_like_keras():
         op = PoolOp(1, kind, 4).eval()
         op.conv = nn.Identity()  # isolate the pooling
         op.bn = nn.Identity()
-        out = op(x)[0, 0].detach().numpy()
+        out = op(to_network_layout(x))[0, 0, 0].detach().numpy()
         np.testing.assert_allclose(out, expect, rtol=1e-6)
     odd = PoolOp(1, "avg", 3).eval()
     odd.conv, odd.bn = nn.Identity(), nn.Identity()
     expect3 = [ref[max(0, i - 1) : i + 2].mean() for i in range(6)]
-    np.testing.assert_allclose(odd(x)[0, 0].detach().numpy(), expect3, rtol=1e-6)
+    out3 = odd(to_network_layout(x))[0, 0, 0].detach().numpy()
+    np.testing.assert_allclose(out3, expect3, rtol=1e-6)
+
+
+def test_reduction_pools_then_projects():
+    """Block boundary: max-pool 4/4 (ceil) first, then the 1x1 conv to the next width."""
+    torch.manual_seed(1)
+    red = Reduction(3, 5, 4)
+    x = torch.randn(2, 3, 10)
+    pooled = nn.functional.max_pool1d(x, 4, 4, ceil_mode=True)  # lengths 10 -> 3
+    expected = nn.functional.conv1d(pooled, red.conv.weight)
+    torch.testing.assert_close(red(to_network_layout(x)).squeeze(2), expected)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dropout_mask_rate_scale_and_seed(dtype):
+    drop = Dropout(0.1).train()
+    x = torch.ones(64, 8, 1, 500, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    out = drop(x)
+    assert out.dtype == dtype and out.is_contiguous(memory_format=torch.channels_last)
+    values = set(out.float().unique().tolist())
+    scale = torch.tensor(1 / 0.9, dtype=dtype).item()
+    assert values == {0.0, scale}
+    dropped = (out == 0).float().mean().item()
+    assert abs(dropped - 0.1) < 0.005  # 256,000 draws: sd of the rate ~0.0006
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), out)  # repeatable from torch's seed
+    assert not torch.equal(drop(x), out)  # and fresh on the next call
+    assert drop.eval()(x) is x
+    assert Dropout(0.0).train()(x) is x
+    # the gradient passes exactly where the value was kept, scaled the same way
+    xg = torch.ones(4, 3, 1, 50, requires_grad=True)
+    y = Dropout(0.5).train()(xg)
+    y.sum().backward()
+    torch.testing.assert_close(xg.grad, y.detach())
+
+
+def test_layer_batchnorm_only_where_skips_are_summed(demo):
+    arch = _arch(demo, ("conv8", "identity", "conv4", "maxpool4", "avgpool4", "identity"), {(3, 1), (5, 0)})
+    child = build_child(arch, demo, 200, 4)
+    assert [layer.bn is not None for layer in child.layers] == [
+        False, False, False, True, False, True
+    ]
+
+
+@pytest.mark.parametrize("pool", ["global_avg", "global_max"])
+def test_global_pool_heads(demo, pool):
+    space = dataclasses.replace(demo, head_pool=pool)
+    torch.manual_seed(2)
+    net = Supernet(space, 200, 4).eval()
+    assert net.head.fc1.in_features == space.filters[-1]  # one value per channel
+    arch = sample_uniform(space, np.random.default_rng(3))
+    child = load_child_from_supernet(build_child(arch, space, 200, 4), net, arch).eval()
+    x = _onehot(3, 200, seed=7)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x, arch), child(x))
+        h = torch.randn(3, space.filters[-1], 1, 7)  # a last-block output (B, C, 1, L)
+        z = h.mean(dim=(2, 3)) if pool == "global_avg" else h.amax(dim=(2, 3))
+        fc1, fc2 = net.head.fc1, net.head.fc2
+        torch.testing.assert_close(net.head(h), fc2(torch.relu(fc1(z))))
+
+
+def test_bf16_backbone_gives_float32_logits_close_to_float32(demo):
+    torch.manual_seed(6)
+    net = Supernet(demo, 200, 4).eval()
+    arch = sample_uniform(demo, np.random.default_rng(4))
+    x = _onehot(16, 200, seed=8)
+    with torch.no_grad():
+        ref = net.forward_logits(x, arch)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = net.forward_logits(x, arch)
+    assert low.dtype == torch.float32  # the head runs outside autocast
+    assert len(set(low.flatten().tolist())) > 60  # no bf16 ties among 64 logits
+    torch.testing.assert_close(low, ref, atol=0.05, rtol=0.05)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from amber.nas.arch import Architecture
 from amber.nas.ops import (
+    Dropout,
     Skeleton,
     build_fixed_parts,
     build_op,
@@ -35,10 +36,12 @@ __all__ = [
 
 
 class ChildLayer(nn.Module):
-    def __init__(self, op: nn.Module, channels: int) -> None:
+    """The chosen op, and the BatchNorm after the skip sum where the layer has skips."""
+
+    def __init__(self, op: nn.Module, channels: int, has_skips: bool) -> None:
         super().__init__()
         self.op = op
-        self.bn = nn.BatchNorm1d(channels)
+        self.bn = nn.BatchNorm2d(channels) if has_skips else None
 
 
 class ChildNet(nn.Module):
@@ -62,13 +65,14 @@ class ChildNet(nn.Module):
         self.pool_dropout = pool_dropout
         skel = Skeleton.of(space, seq_len, width_multiplier)
         self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
+        self._plan = make_plan(arch, space)
         layers = []
         for i, name in enumerate(arch.ops):
             ch = skel.channels[space.block_of(i)]
-            layers.append(ChildLayer(build_op(space.op(name), ch, pool_dropout=pool_dropout), ch))
+            op = build_op(space.op(name), ch, pool_dropout=pool_dropout)
+            layers.append(ChildLayer(op, ch, has_skips=bool(self._plan.sources[i])))
         self.layers = nn.ModuleList(layers)
-        self.dropout = nn.Dropout(space.layer_dropout)
-        self._plan = make_plan(arch, space)
+        self.dropout = Dropout(space.layer_dropout)
 
     def forward_logits(self, x: Tensor) -> Tensor:
         check_input(x, self.seq_len)

@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import resource
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, read_subsample
+from amber.device import autocast, pick_device, precision_name, use_bf16
 from amber.fileio import atomic_path
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture
@@ -59,15 +61,18 @@ HISTORY_FIELDS = (
     "child_loss",
     "best_arch",
     "seconds",
+    "train_samples",
+    "train_seconds",
+    "score_samples",
+    "score_seconds",
+    "peak_rss_mb",
 )
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA GPU")
-    return torch.device(name)
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if peak > 2**32 else peak / 1024
 
 
 def to_architecture(space: ModelSpace, sample: Sample) -> Architecture:
@@ -86,15 +91,6 @@ def _fingerprint(config: SearchConfig, space: ModelSpace, train: Path, valid: Pa
     return hashlib.sha256(blob).hexdigest()
 
 
-class _Autocast:
-    def __init__(self, device: torch.device, bf16: bool) -> None:
-        self.enabled = bf16 and device.type == "cuda"
-        self.device = device
-
-    def __call__(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.enabled)
-
-
 @torch.no_grad()
 def evaluate_reward(
     supernet: Supernet,
@@ -102,15 +98,19 @@ def evaluate_reward(
     x: torch.Tensor,
     y: np.ndarray,
     batch_size: int,
-    autocast: _Autocast,
+    *,
+    bf16: bool = False,
 ) -> float:
-    """Mean validation AUROC of ``arch`` inside the supernet (eval mode)."""
+    """Mean validation AUROC of ``arch`` inside the supernet (eval mode).
+
+    ``bf16``: run the backbone under bfloat16 autocast (the logits stay float32).
+    """
     supernet.eval()
     scores = []
     for start in range(0, x.shape[0], batch_size):
-        with autocast():
+        with autocast(x.device, bf16):
             logits = supernet.forward_logits(x[start : start + batch_size], arch)
-        scores.append(logits.float().cpu())
+        scores.append(logits.cpu())
     return mean_auroc(y, torch.cat(scores).numpy())
 
 
@@ -120,21 +120,23 @@ def _train_children(
     archs: list[Architecture],
     batches,
     device: torch.device,
-    autocast: _Autocast,
-) -> float:
+    bf16: bool,
+) -> tuple[float, int]:
+    """One supernet update per (architecture, batch); returns (mean loss, samples)."""
     supernet.train()
     loss_fn = nn.BCEWithLogitsLoss()
-    losses = []
+    losses, samples = [], 0
     for arch, (x, y) in zip(archs, batches, strict=False):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        with autocast():
+        with autocast(device, bf16):
             logits = supernet.forward_logits(x, arch)
-        loss = loss_fn(logits.float(), y)
+        loss = loss_fn(logits, y)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return float(np.mean(losses)) if losses else float("nan")
+        samples += x.shape[0]
+    return (float(np.mean(losses)) if losses else float("nan")), samples
 
 
 def _write_outputs(out_dir: Path, state: dict, space: ModelSpace, controller: Controller) -> None:
@@ -171,7 +173,7 @@ def run_search(
     space = load_space(space_path)
     info = dataset_info(train_h5)
     device = pick_device(config.device)
-    autocast = _Autocast(device, config.bf16)
+    bf16 = use_bf16(config.bf16, device)
     fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
 
     torch.manual_seed(config.seed)
@@ -215,14 +217,17 @@ def run_search(
     x_valid = x_valid.to(device)
     y_valid = np.asarray(y_valid)
     started = time.monotonic()
+    log.info("search on %s in %s", device, precision_name(bf16))
 
-    def child_step(step: int, n_batches: int) -> float:
+    def child_step(step: int, n_batches: int) -> tuple[float, int]:
+        if n_batches == 0:
+            return float("nan"), 0
         samples = controller.sample(n_batches, generator)
         archs = [to_architecture(space, s) for s in samples]
         batches = batches_for_step(
             train_h5, config.batch_size, n_batches, seed=config.seed, step=step + 1
         )
-        return _train_children(supernet, optimizer, archs, batches, device, autocast)
+        return _train_children(supernet, optimizer, archs, batches, device, bf16)
 
     if state["step"] < 0:
         log.info("warm-up: %d child batches", config.warmup_batches)
@@ -238,13 +243,16 @@ def run_search(
     )
     for step in progress:
         t0 = time.monotonic()
-        child_loss = child_step(step, config.child_batches)
+        child_loss, train_samples = child_step(step, config.child_batches)
+        t_train = time.monotonic() - t0
         samples = controller.sample(config.archs_per_step, generator)
         archs = [to_architecture(space, s) for s in samples]
+        t1 = time.monotonic()
         rewards = [
-            evaluate_reward(supernet, a, x_valid, y_valid, config.eval_batch_size, autocast)
+            evaluate_reward(supernet, a, x_valid, y_valid, config.eval_batch_size, bf16=bf16)
             for a in archs
         ]
+        t_score = time.monotonic() - t1
         stats = trainer.update(samples, rewards, generator)
         best = int(np.argmax(rewards))
         state["op_probs"].append((step, np.mean([s.op_probs for s in samples], axis=0).tolist()))
@@ -260,6 +268,11 @@ def run_search(
                 "child_loss": child_loss,
                 "best_arch": json.dumps(archs[best].to_json(), separators=(",", ":")),
                 "seconds": round(time.monotonic() - t0, 3),
+                "train_samples": train_samples,
+                "train_seconds": round(t_train, 3),
+                "score_samples": len(archs) * x_valid.shape[0],
+                "score_seconds": round(t_score, 3),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
             }
         )
         state["last_step"] = {
@@ -286,6 +299,7 @@ def run_search(
         "best_reward": last["rewards"][best],
         "steps": config.steps,
         "device": str(device),
+        "precision": precision_name(bf16),
         "seconds_this_run": round(time.monotonic() - started, 1),
         "n_features": info["n_features"],
         "seq_len": info["seq_len"],

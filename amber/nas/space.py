@@ -32,6 +32,9 @@ OP_TYPES: Mapping[str, Mapping[str, int | None]] = MappingProxyType(
     }
 )
 
+# How the head turns the last block's (channels x length) output into one vector.
+HEAD_POOLS = ("flatten", "global_avg", "global_max")
+
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOP_KEYS = {
     "name": True,
@@ -76,6 +79,7 @@ class ModelSpace:
     layer_dropout: float
     head_hidden: int
     head_dropout: float
+    head_pool: str = "flatten"
     source: str = field(default="<dict>", compare=False)
 
     @property
@@ -205,7 +209,10 @@ def parse_space(data: Any, source: str = "<dict>") -> ModelSpace:
         lookback = _pos_int(err, "skips.max_lookback", lookback)
 
     head = _mapping(err, "head", data["head"])
-    _check_keys(err, "head", head, {"hidden": True, "dropout": True})
+    _check_keys(err, "head", head, {"hidden": True, "dropout": True, "pool": False})
+    head_pool = head.get("pool", "flatten")
+    if head_pool not in HEAD_POOLS:
+        raise err("head.pool", f"must be one of {list(HEAD_POOLS)}, got {head_pool!r}")
 
     return ModelSpace(
         name=name,
@@ -220,6 +227,7 @@ def parse_space(data: Any, source: str = "<dict>") -> ModelSpace:
         layer_dropout=_prob(err, "layer_dropout", data["layer_dropout"]),
         head_hidden=_pos_int(err, "head.hidden", head["hidden"]),
         head_dropout=_prob(err, "head.dropout", head["dropout"]),
+        head_pool=head_pool,
         source=source,
     )
 

@@ -1,8 +1,7 @@
 """The weight-sharing supernet: every candidate op per layer, one architecture per forward.
 
-Unlike the original AMBER (which computed every op branch at every step), a forward
-runs only the sampled op of each layer and only the chosen skips, so only those
-parameters receive gradients. Parameter names (``layers.3.ops.conv8.conv.weight``)
+A forward runs only the sampled op of each layer and only the chosen skips (as the
+original AMBER's PyTorch supernet does), so only those parameters receive gradients. Parameter names (``layers.3.ops.conv8.conv.weight``)
 map onto the child's (``layers.3.op.conv.weight``); see :mod:`amber.nas.child`.
 """
 
@@ -12,6 +11,7 @@ from torch import Tensor, nn
 
 from amber.nas.arch import Architecture
 from amber.nas.ops import (
+    Dropout,
     Skeleton,
     build_fixed_parts,
     build_op,
@@ -23,12 +23,15 @@ from amber.nas.space import ModelSpace
 
 
 class SuperLayer(nn.Module):
-    """All candidate ops of one layer plus the layer's BatchNorm (after the skip sum)."""
+    """All candidate ops of one layer plus the BatchNorm used after a skip sum.
 
-    def __init__(self, space: ModelSpace, channels: int) -> None:
+    Layer 0 can have no skips, so it has no BatchNorm (``bn`` is None).
+    """
+
+    def __init__(self, space: ModelSpace, channels: int, can_skip: bool) -> None:
         super().__init__()
         self.ops = nn.ModuleDict({spec.name: build_op(spec, channels) for spec in space.ops})
-        self.bn = nn.BatchNorm1d(channels)
+        self.bn = nn.BatchNorm2d(channels) if can_skip else None
 
 
 class Supernet(nn.Module):
@@ -47,9 +50,14 @@ class Supernet(nn.Module):
         skel = Skeleton.of(space, seq_len, 1.0)
         self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
         self.layers = nn.ModuleList(
-            SuperLayer(space, skel.channels[space.block_of(i)]) for i in range(space.num_layers)
+            SuperLayer(
+                space,
+                skel.channels[space.block_of(i)],
+                can_skip=any(space.skip_allowed(i, j) for j in range(i)),
+            )
+            for i in range(space.num_layers)
         )
-        self.dropout = nn.Dropout(space.layer_dropout)
+        self.dropout = Dropout(space.layer_dropout)
 
     def forward_logits(self, x: Tensor, arch: Architecture) -> Tensor:
         check_input(x, self.seq_len)

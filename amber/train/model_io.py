@@ -55,7 +55,11 @@ def space_to_dict(space: ModelSpace) -> dict[str, Any]:
         "ops": ops,
         "skips": {"enabled": space.skips_enabled, "max_lookback": space.max_lookback},
         "layer_dropout": space.layer_dropout,
-        "head": {"hidden": space.head_hidden, "dropout": space.head_dropout},
+        "head": {
+            "hidden": space.head_hidden,
+            "dropout": space.head_dropout,
+            "pool": space.head_pool,
+        },
     }
 
 
