@@ -319,10 +319,17 @@ def test_dropout_mask_rate_scale_and_seed(dtype):
 
 
 def test_layer_batchnorm_only_where_skips_are_summed(demo):
-    arch = _arch(demo, ("conv8", "identity", "conv4", "maxpool4", "avgpool4", "identity"), {(3, 1), (5, 0)})
+    arch = _arch(
+        demo, ("conv8", "identity", "conv4", "maxpool4", "avgpool4", "identity"), {(3, 1), (5, 0)}
+    )
     child = build_child(arch, demo, 200, 4)
     assert [layer.bn is not None for layer in child.layers] == [
-        False, False, False, True, False, True
+        False,
+        False,
+        False,
+        True,
+        False,
+        True,
     ]
 
 

@@ -72,7 +72,9 @@ class SameConv1d(nn.Conv1d):
         """This convolution with other weights (e.g. with a BatchNorm folded in)."""
         if self.same_pad is not None:
             x = F.pad(x, self.same_pad)
-        return F.conv2d(x, weight.unsqueeze(2), bias, 1, (0, self.padding[0]), (1, self.dilation[0]))
+        return F.conv2d(
+            x, weight.unsqueeze(2), bias, 1, (0, self.padding[0]), (1, self.dilation[0])
+        )
 
 
 def conv_bn(x: Tensor, conv: SameConv1d, bn: nn.BatchNorm2d) -> Tensor:
@@ -143,7 +145,9 @@ class PoolOp(nn.Module):
             h = max_pool_same(h, self.size, self.left, self.right)
         else:
             length, channels = h.shape[-1], h.shape[1]
-            sums = F.conv2d(F.pad(h, (self.left, self.right)), self.box.to(h.dtype), groups=channels)
+            sums = F.conv2d(
+                F.pad(h, (self.left, self.right)), self.box.to(h.dtype), groups=channels
+            )
             h = sums * self._inverse_counts(length, sums)
         return self.dropout(h)
 

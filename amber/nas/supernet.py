@@ -1,8 +1,9 @@
 """The weight-sharing supernet: every candidate op per layer, one architecture per forward.
 
 A forward runs only the sampled op of each layer and only the chosen skips (as the
-original AMBER's PyTorch supernet does), so only those parameters receive gradients. Parameter names (``layers.3.ops.conv8.conv.weight``)
-map onto the child's (``layers.3.op.conv.weight``); see :mod:`amber.nas.child`.
+original AMBER's PyTorch supernet does), so only those parameters receive gradients.
+Parameter names (``layers.3.ops.conv8.conv.weight``) map onto the child's
+(``layers.3.op.conv.weight``); see :mod:`amber.nas.child`.
 """
 
 from __future__ import annotations
