@@ -24,7 +24,7 @@ _HELP = {
     "eval_batch_size": "batch size for validation predictions",
     "seed": "seed of the initial weights, dropout and batch order",
     "device": "auto, cpu or cuda[:N]",
-    "bf16": "bfloat16 autocast for training steps on CUDA (never on CPU)",
+    "bf16": "bfloat16 autocast for training where the hardware has it (CUDA, AVX512-BF16/AMX)",
 }
 
 
@@ -77,8 +77,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
+    from amber.device import pick_device
     from amber.train.evaluate import evaluate_model
-    from amber.train.trainer import pick_device
 
     torch.set_num_threads(args.threads)
     table = evaluate_model(

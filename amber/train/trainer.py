@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from amber.data.loader import dataset_info, iter_batches, read_subsample
+from amber.device import autocast, pick_device, precision_name, use_bf16
 from amber.fileio import atomic_path
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
@@ -59,14 +60,6 @@ log = logging.getLogger("amber")
 CHECKPOINT = "checkpoint.pt"
 EPOCHS = "epochs.csv"
 EPOCH_FIELDS = ("epoch", "train_loss", "valid_loss", "valid_auroc", "valid_aupr", "lr", "seconds")
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} asked for, but torch sees no CUDA GPU")
-    return torch.device(name)
 
 
 def describe_model(
@@ -211,7 +204,7 @@ def train_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     info = _check_datasets(train_h5, valid_h5)
     device = pick_device(config.device)
-    use_bf16 = config.bf16 and device.type == "cuda"
+    bf16 = use_bf16(config.bf16, device)
     description = describe_model(arch_path, space_path, info["seq_len"], info["n_features"], config)
     fingerprint = _fingerprint(config, description, train_h5, valid_h5)
 
@@ -254,13 +247,13 @@ def train_model(
     per_epoch = n_rows if config.epoch_samples is None else min(n_rows, config.epoch_samples)
     n_batches = math.ceil(per_epoch / config.batch_size)
     log.info(
-        "training %s: %d parameters, %d batches of %d per epoch, device %s%s",
+        "training %s: %d parameters, %d batches of %d per epoch, device %s, %s",
         name or out_dir.name,
         count_parameters(model),
         n_batches,
         config.batch_size,
         device,
-        " (bf16 autocast)" if use_bf16 else "",
+        precision_name(bf16),
     )
 
     while state["epoch"] < config.max_epochs and not state["stopped"]:
@@ -279,9 +272,9 @@ def train_model(
         for x, y in progress:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            with autocast(device, bf16):
                 logits = model.forward_logits(x)
-            loss = loss_fn(logits.float(), y)
+            loss = loss_fn(logits.float(), y)  # baselines' logits may be bf16
             loss.backward()
             optimizer.step()
             apply_max_norm_(max_norm_weights, config.max_norm)
@@ -289,7 +282,8 @@ def train_model(
             seen += x.shape[0]
             progress.set(loss=total / seen)
 
-        # Validation in float32 whatever the training precision: bf16 scores would tie.
+        # Validation in float32 whatever the training precision: baselines' bf16 logits
+        # would tie, and the epoch to keep should not depend on the hardware.
         metrics = validation_metrics(
             predict_logits(model, x_valid, config.eval_batch_size, device), y_valid
         )

@@ -1,0 +1,145 @@
+"""Does a faster NAS core still search as well? Search + retrain per seed, per code version.
+
+For each checkout (``LABEL=PATH`` of a git work tree, e.g. the commit before a speed-up)
+and each precision, run the demo's search for every seed and retrain the searched
+architecture with the demo's training recipe, all on the same dataset, through the
+``amber`` CLI of that checkout. Records per run: best and mean reward of the last step,
+the step's wall time, and the retrained model's best validation AUROC. Every seed is
+reported; the summary gives means per (checkout, precision).
+
+    .venv/bin/python benchmarks/speedup_quality.py \\
+        --checkout before=/tmp/amber-before --checkout after=. --seeds 2 3 4 \\
+        --data results/demo/data
+
+Runs ``--jobs`` processes at once with one thread each. Writes flat JSON to
+benchmarks/results/speedup_quality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The demo's settings (config/config.yaml with the schema defaults), as the workflow
+# passes them: `snakemake -n -p results/demo/models/searched_1/model.pt` prints them.
+SEARCH_FLAGS = [
+    "--steps", "12", "--warmup-batches", "20", "--child-batches", "15", "--batch-size", "64",
+    "--archs-per-step", "8", "--valid-samples", "500", "--eval-batch-size", "250",
+    "--device", "cpu", "--threads", "1",
+]  # fmt: skip
+TRAIN_FLAGS = [
+    "--width-multiplier", "1.0", "--max-epochs", "10", "--patience", "6", "--lr-patience", "4",
+    "--epoch-samples", "6144", "--lr", "0.002", "--pool-dropout", "0.1", "--batch-size", "64",
+    "--valid-samples", "600", "--eval-batch-size", "300", "--seed", "1", "--device", "cpu",
+    "--threads", "1",
+]  # fmt: skip
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--checkout",
+        action="append",
+        required=True,
+        help="LABEL=PATH of a work tree whose amber package to run (repeatable)",
+    )
+    p.add_argument("--seeds", type=int, nargs="+", default=[2, 3, 4])
+    p.add_argument(
+        "--precision",
+        nargs="+",
+        default=["bf16", "fp32"],
+        choices=["bf16", "fp32"],
+        help="bf16 = --bf16 (native bf16 where the CPU has it), fp32 = --no-bf16",
+    )
+    p.add_argument("--data", type=Path, default=ROOT / "results/demo/data")
+    p.add_argument("--space", type=Path, default=ROOT / "config/model_spaces/demo.yaml")
+    p.add_argument("--work", type=Path, default=ROOT / "results/bench_speedup_quality")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/speedup_quality.json")
+    return p.parse_args(argv)
+
+
+def run_one(label: str, checkout: Path, precision: str, seed: int, args: argparse.Namespace):
+    env = dict(os.environ, PYTHONPATH=str(checkout), OMP_NUM_THREADS="1")
+    py = [sys.executable, "-m", "amber.cli"]
+    folder = args.work / f"{label}_{precision}_seed{seed}"
+    bf16 = ["--bf16" if precision == "bf16" else "--no-bf16"]
+    search = folder / "search"
+    if not (search / "summary.json").exists():
+        subprocess.run(
+            [*py, "search", "--space", str(args.space), "--train", str(args.data / "train.h5"),
+             "--valid", str(args.data / "valid.h5"), "--out", str(search), "--seed", str(seed),
+             *SEARCH_FLAGS, *bf16],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+    model = folder / "model"
+    if not (model / "model.json").exists():
+        subprocess.run(
+            [*py, "train", "--arch", str(search / "arch.json"), "--space", str(args.space),
+             "--train", str(args.data / "train.h5"), "--valid", str(args.data / "valid.h5"),
+             "--out", str(model), "--name", "searched", *TRAIN_FLAGS, *bf16],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+    summary = json.loads((search / "summary.json").read_text())
+    history = (search / "history.csv").read_text().splitlines()
+    header, rows = history[0].split(","), history[1:]
+    last = dict(zip(header, rows[-1].split(",")[: len(header)], strict=False))
+    sidecar = json.loads((model / "model.json").read_text())
+    return {
+        "checkout": label,
+        "precision": precision,
+        "seed": seed,
+        "best_reward": summary["best_reward"],
+        "last_mean_reward": float(last["mean_reward"]),
+        "search_seconds": summary["seconds_this_run"],
+        "retrained_valid_auroc": sidecar["best_valid_auroc"],
+        "retrained_best_epoch": sidecar["best_epoch"],
+        "arch": (search / "arch.json").read_text().strip(),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    checkouts = [(c.split("=", 1)[0], Path(c.split("=", 1)[1]).resolve()) for c in args.checkout]
+    jobs = [
+        (lab, path, prec, s)
+        for lab, path in checkouts
+        for prec in args.precision
+        for s in args.seeds
+    ]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        runs = list(pool.map(lambda j: run_one(*j, args), jobs))
+    result: dict = {"benchmark": "speedup_quality", "seeds": args.seeds}
+    for lab, _ in checkouts:
+        for prec in args.precision:
+            group = [r for r in runs if r["checkout"] == lab and r["precision"] == prec]
+            for key in (
+                "best_reward",
+                "last_mean_reward",
+                "retrained_valid_auroc",
+                "search_seconds",
+            ):
+                result[f"{lab}_{prec}_{key}_mean"] = statistics.mean(r[key] for r in group)
+            for r in group:
+                for key in ("best_reward", "last_mean_reward", "retrained_valid_auroc"):
+                    result[f"{lab}_{prec}_seed{r['seed']}_{key}"] = r[key]
+    result["runs"] = runs
+    result["platform"] = platform.platform()
+    result["python_version"] = platform.python_version()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
