@@ -50,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--checkout",
         action="append",
         required=True,
-        help="LABEL=PATH of a work tree whose amber package to run (repeatable)",
+        help="LABEL=PATH[:PRECISIONS] of a work tree whose amber package to run, optionally "
+        "with its own comma-separated precisions (repeatable)",
     )
     p.add_argument("--seeds", type=int, nargs="+", default=[2, 3, 4])
     p.add_argument(
@@ -69,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_one(label: str, checkout: Path, precision: str, seed: int, args: argparse.Namespace):
+    # cwd and PYTHONPATH both the checkout: `python -m` puts the cwd first on sys.path.
     env = dict(os.environ, PYTHONPATH=str(checkout), OMP_NUM_THREADS="1")
     py = [sys.executable, "-m", "amber.cli"]
     folder = args.work / f"{label}_{precision}_seed{seed}"
@@ -79,7 +81,7 @@ def run_one(label: str, checkout: Path, precision: str, seed: int, args: argpars
             [*py, "search", "--space", str(args.space), "--train", str(args.data / "train.h5"),
              "--valid", str(args.data / "valid.h5"), "--out", str(search), "--seed", str(seed),
              *SEARCH_FLAGS, *bf16],
-            check=True, env=env, capture_output=True,
+            check=True, env=env, capture_output=True, cwd=checkout,
         )  # fmt: skip
     model = folder / "model"
     if not (model / "model.json").exists():
@@ -87,7 +89,7 @@ def run_one(label: str, checkout: Path, precision: str, seed: int, args: argpars
             [*py, "train", "--arch", str(search / "arch.json"), "--space", str(args.space),
              "--train", str(args.data / "train.h5"), "--valid", str(args.data / "valid.h5"),
              "--out", str(model), "--name", "searched", *TRAIN_FLAGS, *bf16],
-            check=True, env=env, capture_output=True,
+            check=True, env=env, capture_output=True, cwd=checkout,
         )  # fmt: skip
     summary = json.loads((search / "summary.json").read_text())
     history = (search / "history.csv").read_text().splitlines()
@@ -109,18 +111,19 @@ def run_one(label: str, checkout: Path, precision: str, seed: int, args: argpars
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    checkouts = [(c.split("=", 1)[0], Path(c.split("=", 1)[1]).resolve()) for c in args.checkout]
-    jobs = [
-        (lab, path, prec, s)
-        for lab, path in checkouts
-        for prec in args.precision
-        for s in args.seeds
-    ]
+    args.data, args.space, args.work = (p.resolve() for p in (args.data, args.space, args.work))
+    checkouts = []  # (label, path, precisions)
+    for item in args.checkout:
+        label, rest = item.split("=", 1)
+        path, _, precs = rest.partition(":")
+        precisions = precs.split(",") if precs else args.precision
+        checkouts.append((label, Path(path).resolve(), precisions))
+    jobs = [(lab, path, p, s) for lab, path, precs in checkouts for p in precs for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda j: run_one(*j, args), jobs))
     result: dict = {"benchmark": "speedup_quality", "seeds": args.seeds}
-    for lab, _ in checkouts:
-        for prec in args.precision:
+    for lab, _, precs in checkouts:
+        for prec in precs:
             group = [r for r in runs if r["checkout"] == lab and r["precision"] == prec]
             for key in (
                 "best_reward",

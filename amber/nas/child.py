@@ -36,12 +36,10 @@ __all__ = [
 
 
 class ChildLayer(nn.Module):
-    """The chosen op, and the BatchNorm after the skip sum where the layer has skips."""
-
-    def __init__(self, op: nn.Module, channels: int, has_skips: bool) -> None:
+    def __init__(self, op: nn.Module, channels: int) -> None:
         super().__init__()
         self.op = op
-        self.bn = nn.BatchNorm2d(channels) if has_skips else None
+        self.bn = nn.BatchNorm2d(channels)
 
 
 class ChildNet(nn.Module):
@@ -65,14 +63,13 @@ class ChildNet(nn.Module):
         self.pool_dropout = pool_dropout
         skel = Skeleton.of(space, seq_len, width_multiplier)
         self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
-        self._plan = make_plan(arch, space)
         layers = []
         for i, name in enumerate(arch.ops):
             ch = skel.channels[space.block_of(i)]
-            op = build_op(space.op(name), ch, pool_dropout=pool_dropout)
-            layers.append(ChildLayer(op, ch, has_skips=bool(self._plan.sources[i])))
+            layers.append(ChildLayer(build_op(space.op(name), ch, pool_dropout=pool_dropout), ch))
         self.layers = nn.ModuleList(layers)
         self.dropout = Dropout(space.layer_dropout)
+        self._plan = make_plan(arch, space)
 
     def forward_logits(self, x: Tensor) -> Tensor:
         check_input(x, self.seq_len)

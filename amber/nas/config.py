@@ -55,5 +55,5 @@ class SearchConfig:
     child_lr: float = 1e-3
     seed: int = 1
     device: str = "auto"
-    bf16: bool = False
+    bf16: bool = True  # bfloat16 autocast where the hardware has it (amber.device)
     controller: ControllerConfig = field(default_factory=ControllerConfig)

@@ -24,15 +24,12 @@ from amber.nas.space import ModelSpace
 
 
 class SuperLayer(nn.Module):
-    """All candidate ops of one layer plus the BatchNorm used after a skip sum.
+    """All candidate ops of one layer plus the layer's BatchNorm (after the skip sum)."""
 
-    Layer 0 can have no skips, so it has no BatchNorm (``bn`` is None).
-    """
-
-    def __init__(self, space: ModelSpace, channels: int, can_skip: bool) -> None:
+    def __init__(self, space: ModelSpace, channels: int) -> None:
         super().__init__()
         self.ops = nn.ModuleDict({spec.name: build_op(spec, channels) for spec in space.ops})
-        self.bn = nn.BatchNorm2d(channels) if can_skip else None
+        self.bn = nn.BatchNorm2d(channels)
 
 
 class Supernet(nn.Module):
@@ -51,12 +48,7 @@ class Supernet(nn.Module):
         skel = Skeleton.of(space, seq_len, 1.0)
         self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
         self.layers = nn.ModuleList(
-            SuperLayer(
-                space,
-                skel.channels[space.block_of(i)],
-                can_skip=any(space.skip_allowed(i, j) for j in range(i)),
-            )
-            for i in range(space.num_layers)
+            SuperLayer(space, skel.channels[space.block_of(i)]) for i in range(space.num_layers)
         )
         self.dropout = Dropout(space.layer_dropout)
 

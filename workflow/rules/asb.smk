@@ -105,6 +105,8 @@ rule asb_benchmark:
         summary=f"{OUT}/asb/benchmark/asb_summary.json",
     log:
         f"{LOGS}/asb_benchmark.log",
+    benchmark:
+        f"{LOGS}/benchmarks/asb_benchmark.tsv",
     params:
         out=folder_of("auroc"),
         scores=lambda wildcards, input: " ".join(
@@ -144,6 +146,8 @@ rule plot_fig4a:
         json=f"{OUT}/figures/fig4a.json",
     log:
         f"{LOGS}/plot_fig4a.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_fig4a.tsv",
     threads: 1
     resources:
         mem_mb=1000,

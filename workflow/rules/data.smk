@@ -13,6 +13,8 @@ rule simulate_genome:
         summary=f"{OUT}/genome/simulation.json",
     log:
         f"{LOGS}/simulate_genome.log",
+    benchmark:
+        f"{LOGS}/benchmarks/simulate_genome.tsv",
     params:
         out=folder_of("fasta"),
         seed=DATA["simulate"]["seed"],
@@ -38,6 +40,8 @@ rule download_input:
         f"{DOWNLOADS['dir']}/{{name}}",
     log:
         f"logs/downloads/{{name}}.log",
+    benchmark:
+        f"logs/benchmarks/downloads/{{name}}.tsv",
     params:
         manifest=DOWNLOADS["manifest"],
         unpinned="--allow-unpinned" if DOWNLOADS["allow_unpinned"] else "",

@@ -21,6 +21,8 @@ rule evaluate_model:
         table=f"{OUT}/evaluate/{{name}}.tsv",
     log:
         f"{LOGS}/evaluate_model/{{name}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/evaluate_model/{{name}}.tsv",
     params:
         model=folder_of("model", of="input"),
         batch_size=TRAIN["eval_batch_size"],
@@ -49,6 +51,8 @@ rule compare_models:
         ),
     log:
         f"{LOGS}/compare_models.log",
+    benchmark:
+        f"{LOGS}/benchmarks/compare_models.tsv",
     threads: 1
     resources:
         mem_mb=1000,

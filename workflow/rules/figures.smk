@@ -30,6 +30,8 @@ rule plot_fig2a:
         sidecar=f"{OUT}/figures/fig2a.json",
     log:
         f"{LOGS}/plot_fig2a.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_fig2a.tsv",
     threads: 1
     resources:
         mem_mb=1000,
@@ -56,6 +58,8 @@ rule plot_fig3a:
         sidecar=f"{OUT}/figures/fig3a.json",
     log:
         f"{LOGS}/plot_fig3a.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_fig3a.tsv",
     threads: 1
     resources:
         mem_mb=1000,
@@ -82,6 +86,8 @@ rule plot_fig3b:
         sidecar=f"{OUT}/figures/fig3b.json",
     log:
         f"{LOGS}/plot_fig3b.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_fig3b.tsv",
     threads: 1
     resources:
         mem_mb=1000,
@@ -108,6 +114,8 @@ rule plot_search_progress:
         sidecar=f"{OUT}/figures/search_progress.json",
     log:
         f"{LOGS}/plot_search_progress.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_search_progress.tsv",
     params:
         skip_target=SEARCH["controller"]["skip_target"],
     threads: 1

@@ -224,6 +224,8 @@ rule ldsc_annot:
         directory(f"{LDSC_OUT}/annot/{{model}}"),
     log:
         f"{LOGS}/ldsc_annot/{{model}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/ldsc_annot/{{model}}.tsv",
     wildcard_constraints:
         model="|".join(model_names()) or "no_model",
     params:
@@ -259,6 +261,8 @@ rule ldsc_scores:
         directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
     log:
         f"{LOGS}/ldsc_scores/{{aset}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
     wildcard_constraints:
         aset="[A-Za-z0-9_-]+",
     params:
@@ -295,6 +299,8 @@ rule ldsc_h2:
         expand(f"{LDSC_OUT}/h2/{{{{aset}}}}/{{trait}}.tsv", trait=LDSC_TRAITS),
     log:
         f"{LOGS}/ldsc_h2/{{aset}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/ldsc_h2/{{aset}}.tsv",
     wildcard_constraints:
         aset="[A-Za-z0-9_-]+",
     params:
@@ -340,6 +346,8 @@ rule ldsc_summarize:
         summary=f"{LDSC_OUT}/summary/summary.json",
     log:
         f"{LOGS}/ldsc_summarize.log",
+    benchmark:
+        f"{LOGS}/benchmarks/ldsc_summarize.tsv",
     params:
         annotations=lambda wildcards, input: " ".join(
             f"{a}/annotations.tsv" for a in input.annotations
@@ -380,6 +388,8 @@ rule plot_fig5:
         json=f"{OUT}/figures/fig5.json",
     log:
         f"{LOGS}/plot_fig5.log",
+    benchmark:
+        f"{LOGS}/benchmarks/plot_fig5.tsv",
     params:
         summary=folder_of(0, of="input"),
     threads: 1

@@ -16,6 +16,8 @@ rule search_architecture:
         summary=f"{OUT}/search/searched_{{i}}/summary.json",
     log:
         f"{LOGS}/search_architecture/searched_{{i}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/search_architecture/searched_{{i}}.tsv",
     params:
         out=folder_of("arch"),
         seed=lambda wildcards: SEARCH["seed"] + int(wildcards.i),
@@ -38,6 +40,8 @@ rule sample_architecture:
         arch=f"{OUT}/search/sampled_{{i}}/arch.json",
     log:
         f"{LOGS}/sample_architecture/sampled_{{i}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/sample_architecture/sampled_{{i}}.tsv",
     params:
         seed=lambda wildcards: SEARCH["seed"] + 1000 + int(wildcards.i),
         skip_prob=SEARCH["controller"]["skip_target"],

@@ -34,6 +34,8 @@ rule train_model:
         epochs=f"{OUT}/models/{{name}}/epochs.csv",
     log:
         f"{LOGS}/train_model/{{name}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/train_model/{{name}}.tsv",
     params:
         out=folder_of("model"),
         width=TRAIN["width_multiplier"],
@@ -63,6 +65,8 @@ rule train_baseline:
         epochs=f"{OUT}/models/baseline_{{baseline}}/epochs.csv",
     log:
         f"{LOGS}/train_baseline/{{baseline}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/train_baseline/{{baseline}}.tsv",
     params:
         out=folder_of("model"),
         width=TRAIN["baseline_width"],

@@ -51,6 +51,8 @@ rule score_variants:
         summary=f"{OUT}/variants/{{vset}}/{{model}}/summary.json",
     log:
         f"{LOGS}/score_variants/{{vset}}/{{model}}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/score_variants/{{vset}}/{{model}}.tsv",
     params:
         model_dir=folder_of("model", of="input"),
         out=folder_of("scores"),
