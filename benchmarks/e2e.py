@@ -28,6 +28,9 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from results_tables import headline  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,24 +62,6 @@ def rule_benchmarks(folder: Path) -> dict[str, float]:
     return flat
 
 
-def headline_results(results: Path) -> dict[str, float]:
-    """Mean test AUROC per model group and category, and the ASB AUROC means."""
-    out: dict[str, float] = {}
-    summary = results / "evaluate" / "summary.tsv"
-    if summary.exists():
-        with open(summary, newline="") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                for key, value in row.items():
-                    if key.startswith(("auroc", "aupr")) and value not in ("", "nan"):
-                        out[f"test_{row['group']}_{key}"] = round(float(value), 4)
-    asb = results / "asb" / "benchmark" / "asb_summary.json"
-    if asb.exists():
-        for key, value in json.loads(asb.read_text()).items():
-            if isinstance(value, (int, float)):
-                out[f"asb_{key}"] = value
-    return out
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     results, logs = ROOT / "results" / args.run, ROOT / "logs" / args.run
@@ -101,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
         "run": args.run,
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         **rule_benchmarks(logs / "benchmarks"),
-        **headline_results(results),
+        **headline(results),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count() or 0,
         "python_version": platform.python_version(),

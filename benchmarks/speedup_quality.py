@@ -18,6 +18,7 @@ benchmarks/results/speedup_quality.json.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -36,6 +37,7 @@ SEARCH_FLAGS = [
     "--archs-per-step", "8", "--valid-samples", "500", "--eval-batch-size", "250",
     "--device", "cpu", "--threads", "1",
 ]  # fmt: skip
+PRECISION_FLAG = {"bf16": "bf16", "fp32": "no-bf16"}
 TRAIN_FLAGS = [
     "--width-multiplier", "1.0", "--max-epochs", "10", "--patience", "6", "--lr-patience", "4",
     "--epoch-samples", "6144", "--lr", "0.002", "--pool-dropout", "0.1", "--batch-size", "64",
@@ -69,44 +71,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def run_one(label: str, checkout: Path, precision: str, seed: int, args: argparse.Namespace):
+def amber(checkout: Path, *args: str) -> None:
+    """Run ``amber ARGS`` with the package of ``checkout`` (one thread)."""
     # cwd and PYTHONPATH both the checkout: `python -m` puts the cwd first on sys.path.
     env = dict(os.environ, PYTHONPATH=str(checkout), OMP_NUM_THREADS="1")
-    py = [sys.executable, "-m", "amber.cli"]
+    cmd = [sys.executable, "-m", "amber.cli", *args]
+    subprocess.run(cmd, check=True, env=env, capture_output=True, cwd=checkout)
+
+
+def retrain(checkout: Path, precision: str, arch: Path, out: Path, args) -> float:
+    """Best validation AUROC of ``arch`` trained with the demo recipe by ``checkout``."""
+    if not (out / "model.json").exists():
+        amber(
+            checkout, "train", "--arch", str(arch), "--space", str(args.space),
+            "--train", str(args.data / "train.h5"), "--valid", str(args.data / "valid.h5"),
+            "--out", str(out), "--name", "searched", *TRAIN_FLAGS, f"--{PRECISION_FLAG[precision]}",
+        )  # fmt: skip
+    return json.loads((out / "model.json").read_text())["best_valid_auroc"]
+
+
+def run_one(label: str, checkout: Path, precision: str, seed: int, args: argparse.Namespace):
     folder = args.work / f"{label}_{precision}_seed{seed}"
-    bf16 = ["--bf16" if precision == "bf16" else "--no-bf16"]
     search = folder / "search"
     if not (search / "summary.json").exists():
-        subprocess.run(
-            [*py, "search", "--space", str(args.space), "--train", str(args.data / "train.h5"),
-             "--valid", str(args.data / "valid.h5"), "--out", str(search), "--seed", str(seed),
-             *SEARCH_FLAGS, *bf16],
-            check=True, env=env, capture_output=True, cwd=checkout,
+        amber(
+            checkout, "search", "--space", str(args.space), "--train", str(args.data / "train.h5"),
+            "--valid", str(args.data / "valid.h5"), "--out", str(search), "--seed", str(seed),
+            *SEARCH_FLAGS, f"--{PRECISION_FLAG[precision]}",
         )  # fmt: skip
-    model = folder / "model"
-    if not (model / "model.json").exists():
-        subprocess.run(
-            [*py, "train", "--arch", str(search / "arch.json"), "--space", str(args.space),
-             "--train", str(args.data / "train.h5"), "--valid", str(args.data / "valid.h5"),
-             "--out", str(model), "--name", "searched", *TRAIN_FLAGS, *bf16],
-            check=True, env=env, capture_output=True, cwd=checkout,
-        )  # fmt: skip
+    auroc = retrain(checkout, precision, search / "arch.json", folder / "model", args)
     summary = json.loads((search / "summary.json").read_text())
-    history = (search / "history.csv").read_text().splitlines()
-    header, rows = history[0].split(","), history[1:]
-    last = dict(zip(header, rows[-1].split(",")[: len(header)], strict=False))
-    sidecar = json.loads((model / "model.json").read_text())
+    with open(search / "history.csv") as handle:
+        last = list(csv.DictReader(handle))[-1]
     return {
         "checkout": label,
         "precision": precision,
         "seed": seed,
+        "folder": str(folder),
         "best_reward": summary["best_reward"],
         "last_mean_reward": float(last["mean_reward"]),
         "search_seconds": summary["seconds_this_run"],
-        "retrained_valid_auroc": sidecar["best_valid_auroc"],
-        "retrained_best_epoch": sidecar["best_epoch"],
+        "retrained_valid_auroc": auroc,
         "arch": (search / "arch.json").read_text().strip(),
     }
+
+
+def cross_retrain(run: dict, label: str, checkout: Path, precision: str, args) -> tuple:
+    """Retrain another run's searched architecture with this checkout's code."""
+    folder = Path(run["folder"])
+    out = folder / f"model_by_{label}_{precision}"
+    return (
+        run["folder"],
+        label,
+        retrain(checkout, precision, folder / "search/arch.json", out, args),
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -121,20 +139,26 @@ def main(argv: list[str] | None = None) -> dict:
     jobs = [(lab, path, p, s) for lab, path, precs in checkouts for p in precs for s in args.seeds]
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda j: run_one(*j, args), jobs))
+        # Each searched architecture retrained by every other checkout too (its first
+        # precision): separates the search's choices from the training code's effect.
+        cross = [
+            (r, lab, path, precs[0])
+            for r in runs
+            for lab, path, precs in checkouts
+            if lab != r["checkout"]
+        ]
+        for folder, lab, auroc in pool.map(lambda c: cross_retrain(*c, args), cross):
+            next(r for r in runs if r["folder"] == folder)[f"retrained_by_{lab}_valid_auroc"] = (
+                auroc
+            )
     result: dict = {"benchmark": "speedup_quality", "seeds": args.seeds}
+    keys = ("best_reward", "last_mean_reward", "retrained_valid_auroc", "search_seconds")
     for lab, _, precs in checkouts:
         for prec in precs:
             group = [r for r in runs if r["checkout"] == lab and r["precision"] == prec]
-            for key in (
-                "best_reward",
-                "last_mean_reward",
-                "retrained_valid_auroc",
-                "search_seconds",
-            ):
-                result[f"{lab}_{prec}_{key}_mean"] = statistics.mean(r[key] for r in group)
-            for r in group:
-                for key in ("best_reward", "last_mean_reward", "retrained_valid_auroc"):
-                    result[f"{lab}_{prec}_seed{r['seed']}_{key}"] = r[key]
+            for key in keys + tuple(f"retrained_by_{o}_valid_auroc" for o, _, _ in checkouts):
+                if key in group[0]:
+                    result[f"{lab}_{prec}_{key}_mean"] = statistics.mean(r[key] for r in group)
     result["runs"] = runs
     result["platform"] = platform.platform()
     result["python_version"] = platform.python_version()

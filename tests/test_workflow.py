@@ -116,6 +116,21 @@ def test_every_stage_produced_its_outputs(tiny_run: Path) -> None:
             assert (tiny_run / "figures" / f"{fig}.{ext}").stat().st_size > 1000, (fig, ext)
 
 
+def test_every_job_left_a_benchmark_file_and_results_tables_render(tiny_run: Path) -> None:
+    """Snakemake's benchmark files give wall/CPU per rule (benchmarks/e2e.py sums them)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from results_tables import headline, markdown
+
+    bench = ROOT / "logs" / "test_tiny" / "benchmarks"
+    rules = {p.relative_to(bench).parts[0].removesuffix(".tsv") for p in bench.rglob("*.tsv")}
+    assert {"search_architecture", "train_model", "score_variants", "make_dataset"} <= rules
+    row = (bench / "search_architecture" / "searched_1.tsv").read_text().splitlines()
+    assert row[0].split("\t")[:2] == ["s", "h:m:s"] and float(row[1].split("\t")[0]) > 0
+    numbers = headline(tiny_run)
+    assert 0 < numbers["test_auroc_searched_all"] <= 1
+    assert "| searched |" in markdown(tiny_run)
+
+
 def _jobs(dry_run_output: str) -> list[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run lists."""
     jobs, rule = [], None
