@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from common import machine_info, write_result  # noqa: E402
 from results_tables import headline  # noqa: E402
 
 
@@ -77,8 +77,6 @@ def main(argv: list[str] | None = None) -> dict:
     if done.returncode != 0:
         sys.exit(f"snakemake failed after {wall:.0f} s:\n{done.stderr[-3000:]}")
 
-    import torch
-
     result = {
         "benchmark": "e2e",
         "demo_wall_s": round(wall, 1),
@@ -87,20 +85,9 @@ def main(argv: list[str] | None = None) -> dict:
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         **rule_benchmarks(logs / "benchmarks"),
         **headline(results),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count() or 0,
-        "python_version": platform.python_version(),
-        "torch_version": torch.__version__,
-        "amber_commit": subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip(),
+        **machine_info(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    return result
+    return write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ Writes flat JSON to ``--out`` (default benchmarks/results/gpu_check.json).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +32,9 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import machine_info, write_result  # noqa: E402
 
 from amber.device import autocast  # noqa: E402
 from amber.nas.arch import sample_uniform  # noqa: E402
@@ -189,15 +190,10 @@ def main(argv: list[str] | None = None) -> dict:
     result.update(
         device=str(device),
         gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else "none",
-        platform=platform.platform(),
-        python_version=platform.python_version(),
-        torch_version=torch.__version__,
         cuda_version=torch.version.cuda or "none",
+        **machine_info(),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
-    return result
+    return write_result(result, args.out)
 
 
 if __name__ == "__main__":

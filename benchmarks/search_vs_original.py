@@ -38,7 +38,6 @@ import csv
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -51,6 +50,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import machine_info, write_result  # noqa: E402
 
 from amber.data.dataset import create_split_datasets  # noqa: E402
 from amber.data.features import Feature  # noqa: E402
@@ -253,25 +256,13 @@ def run_ours(space: Path, train: Path, valid: Path, steps: int, tag: str, args) 
 # --------------------------------------------------------------------------- main
 
 
-def versions(python: Path) -> dict:
-    import torch
-
+def original_versions(python: Path) -> dict:
     peer = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m; print(m.version('amber-automl'), "
          "m.version('torch'), m.version('pytorch-lightning'))"],
         capture_output=True, text=True, check=True, cwd=RUNNER.parent,
     ).stdout.split()  # fmt: skip
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count() or 0,
-        "python_version": platform.python_version(),
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "amber_commit": commit,
         "original_amber_automl_version": peer[0],
         "original_torch_version": peer[1],
         "original_pytorch_lightning_version": peer[2],
@@ -336,12 +327,10 @@ def main(argv: list[str] | None = None) -> dict:
         "seq_len": args.seq_len,
         "ours_bf16_requested": args.bf16,
         "raw": {"pairs": pairs, "original_5_steps": original5},
-        **versions(python),
+        **machine_info(),
+        **original_versions(python),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "raw"}, indent=1))
-    return result
+    return write_result(result, args.out, hide=("raw",))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import machine_info, write_result  # noqa: E402
 
 # The demo's settings (config/config.yaml with the schema defaults), as the workflow
 # passes them: `snakemake -n -p results/demo/models/searched_1/model.pt` prints them.
@@ -160,12 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
                 if key in group[0]:
                     result[f"{lab}_{prec}_{key}_mean"] = statistics.mean(r[key] for r in group)
     result["runs"] = runs
-    result["platform"] = platform.platform()
-    result["python_version"] = platform.python_version()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
-    return result
+    return write_result({**result, **machine_info()}, args.out, hide=("runs",))
 
 
 if __name__ == "__main__":

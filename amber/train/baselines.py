@@ -30,7 +30,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from amber.nas.ops import N_BASES, check_input
+from amber.nas.ops import N_BASES, Dropout, check_input, to_network_layout
 
 PADDINGS = ("same", "valid")
 _CONV_KEYS = {"filters", "kernel", "padding", "pool", "dropout"}
@@ -122,7 +122,11 @@ def _scaled(n: int, width: float) -> int:
 
 
 class ConvBlock(nn.Module):
-    """Conv1d (bias) -> ReLU -> max-pool (floor) -> dropout."""
+    """Conv1d (bias) -> ReLU -> max-pool (floor) -> dropout.
+
+    Computed on the NAS networks' layout, ``(B, C, 1, L)`` channels-last (see
+    :mod:`amber.nas.ops`); the weights keep their ``Conv1d`` shapes.
+    """
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, padding: str, pool: int, p: float):
         super().__init__()
@@ -132,14 +136,14 @@ class ConvBlock(nn.Module):
         left = (kernel - 1) // 2
         self.same_pad = (left, kernel - 1 - left) if padding == "same" else None
         self.pool = pool
-        self.dropout = nn.Dropout(p) if p > 0 else nn.Identity()
+        self.dropout = Dropout(p) if p > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
         if self.same_pad is not None:
             x = F.pad(x, self.same_pad)
-        h = F.relu(self.conv(x))
+        h = F.relu(F.conv2d(x, self.conv.weight.unsqueeze(2), self.conv.bias))
         if self.pool > 1:
-            h = F.max_pool1d(h, self.pool, self.pool)
+            h = F.max_pool2d(h, (1, self.pool), (1, self.pool))
         return self.dropout(h)
 
     def out_length(self, length: int) -> int:
@@ -177,11 +181,12 @@ class PlainCNN(nn.Module):
         self.convs = nn.ModuleList(blocks)
         hidden = _scaled(spec["hidden"], width_multiplier)
         self.fc1 = nn.Linear(channels * length, hidden)
-        self.hidden_dropout = nn.Dropout(spec["hidden_dropout"])
+        self.hidden_dropout = Dropout(spec["hidden_dropout"])
         self.fc2 = nn.Linear(hidden, n_features)
 
     def forward_logits(self, x: Tensor) -> Tensor:
         check_input(x, self.seq_len)
+        x = to_network_layout(x)
         for block in self.convs:
             x = block(x)
         return self.fc2(self.hidden_dropout(F.relu(self.fc1(x.flatten(1)))))
