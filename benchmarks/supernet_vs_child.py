@@ -7,6 +7,11 @@ Also measures child-training throughput (samples/s) in the paper's model space.
 
     .venv/bin/python benchmarks/supernet_vs_child.py                 # CPU, 1 thread
     .venv/bin/python benchmarks/supernet_vs_child.py --device cuda --bf16
+    .venv/bin/python benchmarks/supernet_vs_child.py --before /tmp/amber-before
+
+``--before CHECKOUT`` runs the same measurements again, right after, with the ``amber``
+package of another work tree (say the commit before a speed-up) in float32, and adds its
+numbers as ``before_*`` with ``after_over_before_*`` ratios of the training throughputs.
 
 Writes flat JSON to benchmarks/results/supernet_vs_child.json.
 """
@@ -18,6 +23,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +34,8 @@ import torch
 from torch import Tensor, nn
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+# The amber package to measure: this checkout, or another one (see --before).
+sys.path.insert(0, os.environ.get("AMBER_CHECKOUT", str(ROOT)))
 
 from amber.fileio import atomic_path  # noqa: E402
 from amber.nas.arch import Architecture, sample_uniform  # noqa: E402
@@ -61,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="torch CPU threads (default 1: steadier timings on a shared CPU; 0 = torch default)",
     )
+    p.add_argument("--before", type=Path, help="another checkout to measure too, in float32")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/supernet_vs_child.json")
     return p.parse_args(argv)
 
@@ -236,10 +244,43 @@ def main(argv: list[str] | None = None) -> dict:
         **{f"paper_{k}": v for k, v in paper.items()},
         **machine_info(device),
     }
+    if args.before:
+        result.update(measure_before(args))
+        add_ratios(result)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
     return result
+
+
+THROUGHPUTS = (
+    "ratio_run_child_samples_per_s",
+    "paper_space_child_samples_per_s",
+    "paper_space_wide_child_samples_per_s",
+)
+
+
+def measure_before(args: argparse.Namespace) -> dict:
+    """The same script on ``args.before``'s package, float32, in a child process."""
+    checkout = args.before.resolve()
+    tmp = checkout / "supernet_vs_child.before.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--threads", str(args.threads),
+           "--device", args.device, "--seed", str(args.seed), "--out", str(tmp)]  # fmt: skip
+    env = dict(os.environ, AMBER_CHECKOUT=str(checkout))
+    subprocess.run(cmd, env=env, cwd=checkout, check=True, capture_output=True)
+    before = json.loads(tmp.read_text())
+    tmp.unlink()
+    out = {"before_checkout": str(checkout), "before_supernet_over_child_ratio":
+           before["supernet_over_child_ratio"]}  # fmt: skip
+    for key in THROUGHPUTS:
+        out[f"before_{key}"] = before[key]
+    return out
+
+
+def add_ratios(result: dict) -> None:
+    for key in THROUGHPUTS:
+        if f"before_{key}" in result:
+            result[f"after_over_before_{key}"] = result[key] / result[f"before_{key}"]
 
 
 if __name__ == "__main__":
