@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from amber.allocator import keep_freed_memory
+
 log = logging.getLogger("amber")
 
 # Each stage package registers its own subcommands (`register(subparsers)`).
@@ -71,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
+    keep_freed_memory()
     try:
         args.func(args)
     except KeyboardInterrupt:

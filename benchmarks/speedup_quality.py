@@ -7,9 +7,13 @@ architecture with the demo's training recipe, all on the same dataset, through t
 the step's wall time, and the retrained model's best validation AUROC. Every seed is
 reported; the summary gives means per (checkout, precision).
 
-    .venv/bin/python benchmarks/speedup_quality.py \\
-        --checkout before=/tmp/amber-before --checkout after=. --seeds 2 3 4 \\
-        --data results/demo/data
+    git worktree add /tmp/amber-before 76eb5de      # the commit before the speed-up
+    .venv/bin/python benchmarks/speedup_quality.py --seeds 2 3 4 5 6 7 8 9 \\
+        --checkout before=/tmp/amber-before:fp32 --checkout after=.:bf16
+
+With two checkouts every searched architecture is also retrained by the other one, which
+separates the training code's effect (same architecture, both versions: paired) from the
+search's (the architectures each version found: unpaired).
 
 Runs ``--jobs`` processes at once with one thread each. Writes flat JSON to
 benchmarks/results/speedup_quality.json.
@@ -161,8 +165,46 @@ def main(argv: list[str] | None = None) -> dict:
             for key in keys + tuple(f"retrained_by_{o}_valid_auroc" for o, _, _ in checkouts):
                 if key in group[0]:
                     result[f"{lab}_{prec}_{key}_mean"] = statistics.mean(r[key] for r in group)
+    if len(checkouts) == 2:
+        result.update(compare_two(runs, checkouts[1][0], checkouts[0][0]))
     result["runs"] = runs
     return write_result({**result, **machine_info()}, args.out, hide=("runs",))
+
+
+def compare_two(runs: list[dict], new: str, old: str) -> dict[str, float]:
+    """Training code and search, new vs old, from the cross-retrained architectures.
+
+    Trainer: the same architecture trained by both versions (paired; Wilcoxon). Search:
+    the architectures each version's search found, each scored by the mean of its two
+    retrainings (unpaired; Welch's t-test).
+    """
+    from scipy import stats
+
+    def by(run: dict, trainer: str) -> float:
+        return run[
+            "retrained_valid_auroc"
+            if trainer == run["checkout"]
+            else f"retrained_by_{trainer}_valid_auroc"
+        ]
+
+    trainer_diff = [by(r, new) - by(r, old) for r in runs]
+    found = {
+        v: [(by(r, new) + by(r, old)) / 2 for r in runs if r["checkout"] == v] for v in (new, old)
+    }
+    return {
+        f"trainer_{new}_minus_{old}_auroc_mean": statistics.mean(trainer_diff),
+        f"trainer_{new}_minus_{old}_auroc_sd": statistics.stdev(trainer_diff),
+        f"trainer_{new}_minus_{old}_wilcoxon_p": float(stats.wilcoxon(trainer_diff).pvalue),
+        f"search_{new}_minus_{old}_auroc_mean": statistics.mean(found[new])
+        - statistics.mean(found[old]),
+        f"search_{new}_minus_{old}_welch_p": float(
+            stats.ttest_ind(found[new], found[old], equal_var=False).pvalue
+        ),
+        f"search_seconds_{old}_over_{new}": statistics.mean(
+            r["search_seconds"] for r in runs if r["checkout"] == old
+        )
+        / statistics.mean(r["search_seconds"] for r in runs if r["checkout"] == new),
+    }
 
 
 if __name__ == "__main__":

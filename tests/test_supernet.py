@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -279,13 +281,13 @@ def test_pool_op_same_padding_like_keras():
     np.testing.assert_allclose(out3, expect3, rtol=1e-6)
 
 
-def test_reduction_pools_then_projects():
-    """Block boundary: max-pool 4/4 (ceil) first, then the 1x1 conv to the next width."""
+def test_reduction_projects_then_pools():
+    """Block boundary: the 1x1 conv to the next width, then max-pool 4/4 (ceil)."""
     torch.manual_seed(1)
     red = Reduction(3, 5, 4)
     x = torch.randn(2, 3, 10)
-    pooled = nn.functional.max_pool1d(x, 4, 4, ceil_mode=True)  # lengths 10 -> 3
-    expected = nn.functional.conv1d(pooled, red.conv.weight)
+    projected = nn.functional.conv1d(x, red.conv.weight)
+    expected = nn.functional.max_pool1d(projected, 4, 4, ceil_mode=True)  # 10 -> 3
     torch.testing.assert_close(red(to_network_layout(x)).squeeze(2), expected)
 
 
@@ -342,3 +344,26 @@ def test_bf16_backbone_gives_float32_logits_close_to_float32(demo):
     assert low.dtype == torch.float32  # the head runs outside autocast
     assert len(set(low.flatten().tolist())) > 60  # no bf16 ties among 64 logits
     torch.testing.assert_close(low, ref, atol=0.05, rtol=0.05)
+
+
+def test_keep_freed_memory_reuses_big_blocks():
+    """The CLI's allocator setting: a freed 16 MiB block is reused without page faults
+    (glibc's default maps it anew, then moves its threshold: twice the faults)."""
+    code = (
+        "import ctypes, resource, sys\n"
+        "from amber.allocator import keep_freed_memory\n"
+        "if sys.argv[1] == 'keep': assert keep_freed_memory()\n"
+        "libc = ctypes.CDLL('libc.so.6'); libc.malloc.restype = ctypes.c_void_p\n"
+        "start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(5):\n"
+        "    p = libc.malloc(16 << 20); ctypes.memset(p, 1, 16 << 20)\n"
+        "    libc.free(ctypes.c_void_p(p))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)\n"
+    )
+    faults = {
+        mode: int(subprocess.run([sys.executable, "-c", code, mode], capture_output=True,
+                                 text=True, check=True).stdout)
+        for mode in ("default", "keep")
+    }  # fmt: skip
+    pages = (16 << 20) // 4096
+    assert faults["keep"] < 1.5 * pages <= faults["default"], faults
