@@ -39,7 +39,7 @@ from common import machine_info, write_result  # noqa: E402
 # The demo's settings (config/config.yaml with the schema defaults), as the workflow
 # passes them: `snakemake -n -p results/demo/models/searched_1/model.pt` prints them.
 SEARCH_FLAGS = [
-    "--steps", "12", "--warmup-batches", "20", "--child-batches", "15", "--batch-size", "64",
+    "--warmup-batches", "20", "--child-batches", "15", "--batch-size", "64",
     "--archs-per-step", "8", "--valid-samples", "500", "--eval-batch-size", "250",
     "--device", "cpu", "--threads", "1",
 ]  # fmt: skip
@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "with its own comma-separated precisions (repeatable)",
     )
     p.add_argument("--seeds", type=int, nargs="+", default=[2, 3, 4])
+    p.add_argument("--search-steps", type=int, default=12, help="controller steps (the demo's: 12)")
     p.add_argument(
         "--precision",
         nargs="+",
@@ -103,7 +104,7 @@ def run_one(label: str, checkout: Path, precision: str, seed: int, args: argpars
         amber(
             checkout, "search", "--space", str(args.space), "--train", str(args.data / "train.h5"),
             "--valid", str(args.data / "valid.h5"), "--out", str(search), "--seed", str(seed),
-            *SEARCH_FLAGS, f"--{PRECISION_FLAG[precision]}",
+            *SEARCH_FLAGS, "--steps", str(args.search_steps), f"--{PRECISION_FLAG[precision]}",
         )  # fmt: skip
     auroc = retrain(checkout, precision, search / "arch.json", folder / "model", args)
     summary = json.loads((search / "summary.json").read_text())

@@ -7,9 +7,14 @@ weights, and writes ``benchmarks/results/variant_scoring.json`` (flat keys).
 ``variants_per_s_*`` covers the whole call (VCF check against the genome, Selene's window
 fetching and one-hot encoding, two forward passes per variant, HDF5 writing);
 ``model_only_variants_per_s_*`` is the two forward passes alone on the same batch size,
-so the difference is Selene's and our overhead.
+so the difference is Selene's and our overhead. As ``amber score-variants`` does, it
+first asks glibc to reuse freed tensor memory (:mod:`amber.allocator`).
 
     .venv/bin/python benchmarks/variant_scoring.py [--variants N] [--batch-size B] [--threads T]
+    .venv/bin/python benchmarks/variant_scoring.py --before /tmp/amber-before
+
+``--before CHECKOUT`` measures another work tree's ``amber`` package right after, in the
+same run, and adds ``before_*`` numbers and ``after_over_before_*`` ratios.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,13 +32,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from amber.fileio import atomic_path
-from amber.nas.arch import sample_uniform
-from amber.nas.child import build_child, count_parameters
-from amber.nas.space import load_space
-from amber.variants.score import ScoreConfig, score_variants
-
 ROOT = Path(__file__).resolve().parents[1]
+# The amber package to measure: the installed one, or another checkout's (see --before).
+if "AMBER_CHECKOUT" in os.environ:
+    sys.path.insert(0, os.environ["AMBER_CHECKOUT"])
+
+from amber.fileio import atomic_path  # noqa: E402
+from amber.nas.arch import sample_uniform  # noqa: E402
+from amber.nas.child import build_child, count_parameters  # noqa: E402
+from amber.nas.space import load_space  # noqa: E402
+from amber.variants.score import ScoreConfig, score_variants  # noqa: E402
+
 SEQ_LEN = 1000
 CHROM_LEN = 500_000
 MODELS = {  # key -> (model space, number of features)
@@ -101,9 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--before", type=Path, help="another checkout to measure too")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    try:
+        from amber.allocator import keep_freed_memory
+    except ImportError:  # a checkout from before amber.allocator existed
+        pass
+    else:
+        keep_freed_memory()
     use_cuda = torch.cuda.is_available()
     result: dict[str, object] = {
         "benchmark": "variant_scoring",
@@ -139,10 +156,31 @@ def main(argv: list[str] | None = None) -> int:
             result[f"arch_{key}"] = " ".join(arch.ops)
             print(f"{key}: {result[f'variants_per_s_{key}']} variants/s", file=sys.stderr)
     result.update(versions())
+    if args.before:
+        result.update(measure_before(args, result))
     with atomic_path(args.out) as tmp_out:
         tmp_out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
+
+
+def measure_before(args: argparse.Namespace, after: dict) -> dict:
+    """This script on ``args.before``'s package in a child process; ratios to ``after``."""
+    checkout = args.before.resolve()
+    tmp = checkout / "variant_scoring.before.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--variants", str(args.variants),
+           "--batch-size", str(args.batch_size), "--threads", str(args.threads),
+           "--out", str(tmp)]  # fmt: skip
+    env = dict(os.environ, AMBER_CHECKOUT=str(checkout))
+    subprocess.run(cmd, env=env, cwd=checkout, check=True, capture_output=True)
+    before = json.loads(tmp.read_text())
+    tmp.unlink()
+    out: dict[str, object] = {"before_checkout": str(checkout)}
+    for key in MODELS:
+        for name in (f"variants_per_s_{key}", f"model_only_variants_per_s_{key}"):
+            out[f"before_{name}"] = before[name]
+            out[f"after_over_before_{name}"] = round(after[name] / before[name], 3)
+    return out
 
 
 if __name__ == "__main__":
