@@ -16,8 +16,10 @@ def machine_info() -> dict[str, str | int]:
     import numpy as np
     import torch
 
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    commit = subprocess.run(  # "-dirty" when the work tree had uncommitted changes
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=7"],
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return {
         "platform": platform.platform(),

@@ -83,4 +83,11 @@ def markdown(run: str | Path) -> str:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: results_tables.py RESULTS_DIR   (e.g. results/demo)")
+    needed = [
+        Path(sys.argv[1]) / "evaluate/summary.tsv",
+        Path(sys.argv[1]) / "asb/benchmark/asb_auroc.tsv",
+    ]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        sys.exit(f"results_tables.py: {', '.join(missing)} not found: run the workflow first")
     print(markdown(sys.argv[1]))

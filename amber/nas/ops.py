@@ -15,9 +15,9 @@ skips across blocks match.
 
 Layout: inside the network a sequence batch is ``(B, C, 1, L)`` in channels-last memory
 (length-major, channels innermost) and every op is its 2-D twin with a ``(1, k)`` window.
-On CPU oneDNN's kernels are 2-5x faster in that layout than in PyTorch's ``Conv1d``
-(NCL) path (benchmarks/search_vs_original.py). Parameters keep ``Conv1d``/``BatchNorm1d``
-shapes and names, so saved weights do not depend on the layout.
+On CPU oneDNN's kernels are 1.1-4x faster in that layout than PyTorch's ``Conv1d``
+(NCL) path (convolutions least, pools most; README, Performance). Parameters keep
+``Conv1d``/``BatchNorm1d`` shapes and names, so saved weights do not depend on the layout.
 """
 
 from __future__ import annotations
