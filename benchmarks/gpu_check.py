@@ -98,6 +98,24 @@ def peak_gb(device: torch.device) -> float:
     return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0.0
 
 
+def train_step(
+    model: nn.Module, logits_of: Callable[[int], torch.Tensor], y, device, bf16: bool
+) -> Callable[[int], None]:
+    """One Adam step of ``model`` on the logits ``logits_of(i)`` for call ``i``."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def step(i: int) -> None:
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, bf16):
+            logits = logits_of(i)
+        loss_fn(logits, y).backward()
+        opt.step()
+
+    return step
+
+
 def measure(args: argparse.Namespace, device: torch.device, bf16: bool) -> dict[str, float]:
     """Supernet training and scoring, then width-x2 child training, in one precision."""
     space = load_space(args.space)
@@ -111,17 +129,7 @@ def measure(args: argparse.Namespace, device: torch.device, bf16: bool) -> dict[
         torch.cuda.empty_cache()  # the supernet is gone: measure the child's memory alone
     child = build_child(archs[0], space, args.seq_len, args.features, width_multiplier=2.0)
     child = child.to(device)
-    opt = torch.optim.Adam(child.parameters(), lr=1e-3)
-    loss_fn = nn.BCEWithLogitsLoss()
-
-    def child_step(_i: int) -> None:
-        child.train()
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, bf16):
-            logits = child.forward_logits(x)
-        loss_fn(logits, y).backward()
-        opt.step()
-
+    child_step = train_step(child, lambda _i: child.forward_logits(x), y, device, bf16)
     seconds = timed(child_step, args.train_steps, args.warmup, device)
     out[f"{tag}_child_x2_train_samples_per_s"] = args.batch / seconds
     out[f"{tag}_child_x2_train_peak_gb"] = peak_gb(device)
@@ -132,19 +140,9 @@ def measure(args: argparse.Namespace, device: torch.device, bf16: bool) -> dict[
 def supernet_rates(args, device, bf16, space, archs, x, y, tag: str) -> dict[str, float]:
     torch.manual_seed(0)
     supernet = Supernet(space, args.seq_len, args.features).to(device)
-    opt = torch.optim.Adam(supernet.parameters(), lr=1e-3)
-    loss_fn = nn.BCEWithLogitsLoss()
-
-    def train_step(i: int) -> None:
-        supernet.train()
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, bf16):
-            logits = supernet.forward_logits(x, archs[i])
-        loss_fn(logits, y).backward()
-        opt.step()
-
+    step = train_step(supernet, lambda i: supernet.forward_logits(x, archs[i]), y, device, bf16)
     out: dict[str, float] = {}
-    seconds = timed(train_step, args.train_steps, args.warmup, device)
+    seconds = timed(step, args.train_steps, args.warmup, device)
     out[f"{tag}_supernet_train_samples_per_s"] = args.batch / seconds
     out[f"{tag}_supernet_train_peak_gb"] = peak_gb(device)
     xv = one_hot(args.score_rows, args.seq_len, device, seed=2)

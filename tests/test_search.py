@@ -140,12 +140,13 @@ def test_finished_search_reruns_with_other_settings(
 
 
 def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
+    """Also: ``warmup_batches: 0`` is valid config; the search starts with step 1."""
     from amber.nas.search import SearchConfig, run_search
 
     train, valid = planted
     torch.set_num_threads(1)
     config = SearchConfig(
-        steps=2, warmup_batches=2, child_batches=2, batch_size=32, archs_per_step=3,
+        steps=2, warmup_batches=0, child_batches=2, batch_size=32, archs_per_step=3,
         valid_samples=50,
     )  # fmt: skip
     summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
@@ -169,21 +170,6 @@ def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
         assert int(row["score_samples"]) == 3 * 50
         assert float(row["train_seconds"]) > 0 and float(row["score_seconds"]) > 0
         assert float(row["peak_rss_mb"]) > 50
-
-
-def test_search_without_warmup(planted: tuple[Path, Path], tmp_path: Path) -> None:
-    """``warmup_batches: 0`` is valid config: the search starts with step 1 directly."""
-    from amber.nas.search import SearchConfig, run_search
-
-    train, valid = planted
-    torch.set_num_threads(1)
-    config = SearchConfig(
-        steps=1, warmup_batches=0, child_batches=2, batch_size=32, archs_per_step=2,
-        valid_samples=50,
-    )  # fmt: skip
-    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
-    assert summary["steps"] == 1
-    assert Architecture.load(tmp_path / "arch.json").validate(load_space(DEMO_SPACE))
 
 
 def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: Path) -> None:
