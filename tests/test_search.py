@@ -17,6 +17,7 @@ import torch
 from procs import kill_once_exists
 
 from amber.nas.arch import Architecture, sample_uniform
+from amber.nas.search import MACHINE_FIELDS
 from amber.nas.space import load_space
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,15 +77,11 @@ def _search_cmd(train: Path, valid: Path, out: Path) -> list[str]:
     )  # fmt: skip
 
 
-# Columns that measure the machine, not the search: they differ between equal runs.
-MACHINE_COLUMNS = ("seconds", "train_seconds", "score_seconds", "peak_rss_mb")
-
-
 def _history(out: Path) -> list[dict[str, str]]:
     with open(out / "history.csv") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:
-        for column in MACHINE_COLUMNS:
+        for column in MACHINE_FIELDS:
             row.pop(column)
     return rows
 

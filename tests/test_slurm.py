@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from amber.nas.search import MACHINE_FIELDS
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 CONFIG = "tests/slurm/config.yaml"
@@ -198,9 +200,10 @@ def run_snakemake(cluster, log: Path, *configfiles: str, targets: list[str]) -> 
 
 
 def history(path: Path) -> list[dict[str, str]]:
-    """history.csv without its timing column."""
+    """history.csv without the columns that measure the machine (timings, memory)."""
     with open(path, newline="") as handle:
-        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+        rows = csv.DictReader(handle)
+        return [{k: v for k, v in row.items() if k not in MACHINE_FIELDS} for row in rows]
 
 
 def clean_outputs() -> None:

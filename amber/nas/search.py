@@ -67,6 +67,8 @@ HISTORY_FIELDS = (
     "score_seconds",
     "peak_rss_mb",
 )
+# Columns that measure the machine, not the search: they differ between equal runs.
+MACHINE_FIELDS = ("seconds", "train_seconds", "score_seconds", "peak_rss_mb")
 
 
 def peak_rss_mb() -> float:

@@ -44,6 +44,8 @@ if ASB_SIMULATED:
             summary=f"{OUT}/asb/simulation.json",
         log:
             f"{LOGS}/simulate_asb.log",
+        benchmark:
+            f"{LOGS}/benchmarks/simulate_asb.tsv",
         params:
             genome=folder_of("fasta", of="input"),
             out=folder_of("table"),
@@ -70,6 +72,8 @@ elif ASB["table"]:
             vcf=VARIANT_SETS["asb"],
         log:
             f"{LOGS}/import_asb.log",
+        benchmark:
+            f"{LOGS}/benchmarks/import_asb.tsv",
         params:
             out=folder_of("table"),
             format=ASB["table_format"],

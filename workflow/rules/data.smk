@@ -66,6 +66,8 @@ if DATA["source"] == "deepsea":
             expand(f"{OUT}/deepsea/{{split}}.mat", split=["train", "valid", "test"]),
         log:
             f"{LOGS}/extract_deepsea.log",
+        benchmark:
+            f"{LOGS}/benchmarks/extract_deepsea.tsv",
         params:
             out=folder_of(0),
         threads: 1
@@ -89,6 +91,8 @@ if DATA["source"] == "deepsea":
             summary=f"{OUT}/data/dataset.json",
         log:
             f"{LOGS}/import_deepsea.log",
+        benchmark:
+            f"{LOGS}/benchmarks/import_deepsea.tsv",
         params:
             bundle_dir=lambda wildcards, input: str(Path(input.mats[0]).parent),
             out=folder_of("summary"),
@@ -114,6 +118,8 @@ else:
             summary=f"{OUT}/data/dataset.json",
         log:
             f"{LOGS}/make_dataset.log",
+        benchmark:
+            f"{LOGS}/benchmarks/make_dataset.tsv",
         params:
             out=folder_of("summary"),
             bin_size=DATA["bin_size"],

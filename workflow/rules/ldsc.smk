@@ -57,6 +57,8 @@ if LDSC_SIMULATED:
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",
         log:
             f"{LOGS}/simulate_genotypes.log",
+        benchmark:
+            f"{LOGS}/benchmarks/simulate_genotypes.tsv",
         params:
             out=folder_of("vcf"),
             margin=(DATA["seq_len"] + 1) // 2,
@@ -94,6 +96,8 @@ if LDSC_SIMULATED:
             truth_json=f"{LDSC_OUT}/gwas/truth.json",
         log:
             f"{LOGS}/simulate_gwas.log",
+        benchmark:
+            f"{LOGS}/benchmarks/simulate_gwas.tsv",
         params:
             genotypes=folder_of("summary", of="input"),
             out=folder_of("truth_json"),
@@ -127,6 +131,8 @@ if LDSC_SIMULATED:
             directory(f"{LDSC_OUT}/annot/baseline"),
         log:
             f"{LOGS}/ldsc_baseline_annot.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_baseline_annot.tsv",
         params:
             bfile=LDSC_BFILE,
             elements=lambda wildcards, input: (
@@ -152,6 +158,8 @@ else:
             directory(f"{LDSC_OUT}/reference/{{part}}"),
         log:
             f"{LOGS}/ldsc_extract_reference/{{part}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_extract_reference/{{part}}.tsv",
         wildcard_constraints:
             part="plink|baseline|weights|frq",
         threads: 1
@@ -172,6 +180,8 @@ else:
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",
         log:
             f"{LOGS}/ldsc_reference_vcf.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_reference_vcf.tsv",
         params:
             bfile=LDSC_BFILE,
             out=folder_of("vcf"),
@@ -196,6 +206,8 @@ else:
             counts=f"{LDSC_OUT}/sumstats/{{trait}}.json",
         log:
             f"{LOGS}/ldsc_munge/{{trait}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_munge/{{trait}}.tsv",
         params:
             reference=LDSC_BFILE,
             n=lambda wildcards: next(

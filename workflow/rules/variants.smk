@@ -28,6 +28,8 @@ if DATA["source"] == "deepsea":
             fai=f"{DOWNLOADS['dir']}/hg19.fa.fai",
         log:
             "logs/downloads/prepare_genome_hg19.log",
+        benchmark:
+            "logs/benchmarks/downloads/prepare_genome_hg19.tsv",
         threads: 1
         resources:
             mem_mb=1000,
