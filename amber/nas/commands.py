@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -19,10 +18,10 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from amber.nas.search import run_search
 
     torch.set_num_threads(args.threads)
+    if args.valid_samples == 0:
+        args.valid_samples = None
     controller = from_flags(ControllerConfig, args, prefix="controller_")
     config = from_flags(SearchConfig, args, controller=controller)
-    if config.valid_samples == 0:
-        config = dataclasses.replace(config, valid_samples=None)
     summary = run_search(args.space, args.train, args.valid, args.out, config)
     log.info(
         "search finished: best reward %.4f, architecture in %s/arch.json",

@@ -22,6 +22,9 @@ class ControllerConfig:
     update_passes: int = 10
     update_batch: int = 20
     kl_stop: float = 0.01
+    # Divide each step's advantages by the standard deviation of its rewards: AUROC
+    # rewards differ by ~0.01, which moves an unnormalised policy too slowly to learn.
+    normalize_advantage: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -40,6 +43,9 @@ class ControllerConfig:
             raise ValueError(f"invalid ControllerConfig: need {', '.join(failed)}")
 
 
+STRATEGIES = ("enas", "random_ws")
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Sizes of the search. Defaults suit the demo; the paper used 300 steps, 500 child
@@ -56,4 +62,30 @@ class SearchConfig:
     seed: int = 1
     device: str = "auto"
     bf16: bool = True  # bfloat16 autocast where the hardware has it (amber.device)
+    # "enas": the controller samples and learns; "random_ws": the supernet is trained on
+    # uniform draws and, after the last step, steps * archs_per_step uniform draws are
+    # ranked by its reward (random search with weight sharing, at the same budget).
+    strategy: str = "enas"
+    # Training samples forwarded (BatchNorm in train mode, no gradients) to recompute an
+    # architecture's BatchNorm statistics before its reward: the running statistics the
+    # supernet keeps are averages over many architectures. 0 = use them as they are.
+    bn_recalibration: int = 0
     controller: ControllerConfig = field(default_factory=ControllerConfig)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "steps >= 1": self.steps >= 1,
+            "warmup_batches >= 0": self.warmup_batches >= 0,
+            "child_batches >= 0": self.child_batches >= 0,
+            "batch_size >= 1": self.batch_size >= 1,
+            "archs_per_step >= 1": self.archs_per_step >= 1,
+            "valid_samples >= 1 or None (all)": self.valid_samples is None
+            or self.valid_samples >= 1,
+            "eval_batch_size >= 1": self.eval_batch_size >= 1,
+            "child_lr > 0": self.child_lr > 0,
+            f"strategy in {STRATEGIES}": self.strategy in STRATEGIES,
+            "bn_recalibration >= 0": self.bn_recalibration >= 0,
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            raise ValueError(f"invalid search settings: need {', '.join(failed)}")

@@ -302,8 +302,11 @@ class ReinforceTrainer:
         with torch.no_grad():
             old = ctrl._teacher(ops, skips)
         baseline = self._advance_baseline(float(r.mean()))
+        adv = r - baseline
+        if cfg.normalize_advantage and r.std() > 0:
+            adv = adv / r.std()
         adv = torch.as_tensor(
-            np.clip(r - baseline, -cfg.advantage_clip, cfg.advantage_clip), dtype=torch.float32
+            np.clip(adv, -cfg.advantage_clip, cfg.advantage_clip), dtype=torch.float32
         )
         losses: list[float] = []
         passes_done, approx_kl = 0, 0.0

@@ -1,13 +1,18 @@
 """The ENAS search loop: train a weight-sharing supernet on controller-sampled
 architectures, reward the controller with validation AUROC, repeat.
 
-One controller step (as in AMBER, sizes configurable):
+One controller step (as in AMBER, sizes configurable; ``strategy: enas``):
 1. child training: ``child_batches`` mini-batches, a freshly sampled architecture each;
 2. reward: ``archs_per_step`` sampled architectures, each scored on the same validation
    subsample (mean AUROC over features with both classes);
 3. controller update (REINFORCE) on those (architecture, reward) pairs.
 A warm-up of ``warmup_batches`` child batches precedes step 1. After the last step the
 best-rewarded architecture of that step is the result.
+
+``strategy: random_ws`` (random search with weight sharing) spends the same budget
+without a controller: every child batch trains a uniformly drawn architecture, and after
+the last step ``steps * archs_per_step`` uniform architectures (as many rewards as ENAS
+computes) are ranked by the final supernet; the best is the result.
 
 Resume: a checkpoint is written atomically after the warm-up and after every step. It
 holds every random state (controller sampler, torch), the optimisers, the history and
@@ -39,7 +44,7 @@ from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.device import autocast, pick_device, precision_name, use_bf16
 from amber.fileio import atomic_path
 from amber.metrics import mean_auroc
-from amber.nas.arch import Architecture
+from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
 from amber.nas.controller import Controller, ReinforceTrainer, Sample
 from amber.nas.space import ModelSpace, load_space
@@ -94,6 +99,34 @@ def _fingerprint(config: SearchConfig, space: ModelSpace, train: Path, valid: Pa
 
 
 @torch.no_grad()
+def recalibrate_bn(
+    supernet: Supernet, arch: Architecture, x: torch.Tensor, batch_size: int, *, bf16: bool = False
+) -> None:
+    """Set the BatchNorm statistics ``arch`` uses to their exact values on ``x``.
+
+    Running statistics are reset and accumulated as plain averages (momentum None) with
+    only the BatchNorm layers in train mode, so dropout stays off and nothing learns.
+    BatchNorms the architecture does not use are left reset; the next call resets them
+    anyway, and training never reads running statistics.
+    """
+    supernet.eval()
+    norms = [m for m in supernet.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [bn.momentum for bn in norms]
+    for bn in norms:
+        bn.reset_running_stats()
+        bn.momentum = None
+        bn.train()
+    try:
+        for start in range(0, x.shape[0], batch_size):
+            with autocast(x.device, bf16):
+                supernet.forward_logits(x[start : start + batch_size], arch)
+    finally:
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
+        supernet.eval()
+
+
+@torch.no_grad()
 def evaluate_reward(
     supernet: Supernet,
     arch: Architecture,
@@ -102,18 +135,48 @@ def evaluate_reward(
     batch_size: int,
     *,
     bf16: bool = False,
+    recalibrate: torch.Tensor | None = None,
 ) -> float:
     """Mean validation AUROC of ``arch`` inside the supernet (eval mode).
 
     ``bf16``: run the backbone under bfloat16 autocast (the logits stay float32).
+    ``recalibrate``: training inputs to recompute the BatchNorm statistics from first
+    (:func:`recalibrate_bn`); None scores with the stored running statistics.
     """
+    logits = supernet_logits(supernet, arch, x, batch_size, bf16=bf16, recalibrate=recalibrate)
+    return mean_auroc(y, logits)
+
+
+@torch.no_grad()
+def supernet_logits(
+    supernet: Supernet,
+    arch: Architecture,
+    x: torch.Tensor,
+    batch_size: int,
+    *,
+    bf16: bool = False,
+    recalibrate: torch.Tensor | None = None,
+) -> np.ndarray:
+    """Float32 logits (N, F) of ``arch`` inside the supernet; arguments as
+    :func:`evaluate_reward`."""
+    if recalibrate is not None:
+        recalibrate_bn(supernet, arch, recalibrate, batch_size, bf16=bf16)
     supernet.eval()
     scores = []
     for start in range(0, x.shape[0], batch_size):
         with autocast(x.device, bf16):
             logits = supernet.forward_logits(x[start : start + batch_size], arch)
-        scores.append(logits.cpu())
-    return mean_auroc(y, torch.cat(scores).numpy())
+        scores.append(logits.float().cpu())
+    return torch.cat(scores).numpy()
+
+
+def uniform_archs(
+    space: ModelSpace, n: int, seed: int, step: int, skip_prob: float
+) -> list[Architecture]:
+    """``n`` uniform architectures drawn from a generator seeded by (seed, step), so a
+    resumed search draws the same ones without keeping random state."""
+    rng = np.random.default_rng([seed, step + 1])
+    return [sample_uniform(space, rng, skip_prob=skip_prob) for _ in range(n)]
 
 
 def _train_children(
@@ -218,14 +281,35 @@ def run_search(
     x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
     x_valid = x_valid.to(device)
     y_valid = np.asarray(y_valid)
+    x_recal = None
+    if config.bn_recalibration:
+        x_recal = read_subsample(train_h5, config.bn_recalibration, seed=config.seed)[0].to(device)
+    uniform = config.strategy == "random_ws"
+    skip_prob = config.controller.skip_target
     started = time.monotonic()
-    log.info("search on %s in %s", device, precision_name(bf16))
+    log.info("%s search on %s in %s", config.strategy, device, precision_name(bf16))
+
+    def score(archs: list[Architecture]) -> list[float]:
+        return [
+            evaluate_reward(
+                supernet,
+                a,
+                x_valid,
+                y_valid,
+                config.eval_batch_size,
+                bf16=bf16,
+                recalibrate=x_recal,
+            )
+            for a in archs
+        ]
 
     def child_step(step: int, n_batches: int) -> tuple[float, int]:
         if n_batches == 0:
             return float("nan"), 0
-        samples = controller.sample(n_batches, generator)
-        archs = [to_architecture(space, s) for s in samples]
+        if uniform:
+            archs = uniform_archs(space, n_batches, config.seed, step, skip_prob)
+        else:
+            archs = [to_architecture(space, s) for s in controller.sample(n_batches, generator)]
         batches = batches_for_step(
             train_h5, config.batch_size, n_batches, seed=config.seed, step=step + 1
         )
@@ -243,32 +327,43 @@ def run_search(
         initial=state["step"],
         desc="search step",
     )
+    nan = float("nan")
     for step in progress:
         t0 = time.monotonic()
         child_loss, train_samples = child_step(step, config.child_batches)
         t_train = time.monotonic() - t0
-        samples = controller.sample(config.archs_per_step, generator)
-        archs = [to_architecture(space, s) for s in samples]
         t1 = time.monotonic()
-        rewards = [
-            evaluate_reward(supernet, a, x_valid, y_valid, config.eval_batch_size, bf16=bf16)
-            for a in archs
-        ]
-        t_score = time.monotonic() - t1
-        stats = trainer.update(samples, rewards, generator)
-        best = int(np.argmax(rewards))
-        state["op_probs"].append((step, np.mean([s.op_probs for s in samples], axis=0).tolist()))
+        if uniform:  # no controller: rewards are spent on the final ranking
+            rewards, archs, t_score = [], [], 0.0
+            stats = {"baseline": nan, "loss": nan}
+            op_probs = np.full((space.num_layers, space.num_ops), 1 / space.num_ops)
+            skip_density, entropy, best_arch = skip_prob, nan, ""
+        else:
+            samples = controller.sample(config.archs_per_step, generator)
+            archs = [to_architecture(space, s) for s in samples]
+            rewards = score(archs)
+            t_score = time.monotonic() - t1
+            stats = trainer.update(samples, rewards, generator)
+            op_probs = np.mean([s.op_probs for s in samples], axis=0)
+            skip_density = float(np.mean([s.skip_density for s in samples]))
+            entropy = float(np.mean([s.entropy for s in samples]))
+            best_arch = archs[int(np.argmax(rewards))].to_json()
+            state["last_step"] = {
+                "archs": [a.to_json() for a in archs],
+                "rewards": [float(r) for r in rewards],
+            }
+        state["op_probs"].append((step, op_probs.tolist()))
         state["history"].append(
             {
                 "step": step,
-                "mean_reward": float(np.mean(rewards)),
-                "max_reward": float(rewards[best]),
+                "mean_reward": float(np.mean(rewards)) if rewards else nan,
+                "max_reward": float(np.max(rewards)) if rewards else nan,
                 "baseline": stats["baseline"],
                 "loss": stats["loss"],
-                "skip_density": float(np.mean([s.skip_density for s in samples])),
-                "entropy": float(np.mean([s.entropy for s in samples])),
+                "skip_density": skip_density,
+                "entropy": entropy,
                 "child_loss": child_loss,
-                "best_arch": json.dumps(archs[best].to_json(), separators=(",", ":")),
+                "best_arch": json.dumps(best_arch, separators=(",", ":")) if best_arch else "",
                 "seconds": round(time.monotonic() - t0, 3),
                 "train_samples": train_samples,
                 "train_seconds": round(t_train, 3),
@@ -277,19 +372,23 @@ def run_search(
                 "peak_rss_mb": round(peak_rss_mb(), 1),
             }
         )
-        state["last_step"] = {
-            "archs": [a.to_json() for a in archs],
-            "rewards": [float(r) for r in rewards],
-        }
         state["step"] = step + 1
         save_checkpoint()
         _write_outputs(out_dir, state, space, controller)
         progress.set(
-            reward=float(np.mean(rewards)),
-            baseline=stats["baseline"],
-            skips=state["history"][-1]["skip_density"],
+            reward=state["history"][-1]["mean_reward"], loss=child_loss, skips=skip_density
         )
 
+    if uniform and state["last_step"] is None:
+        n = config.steps * config.archs_per_step
+        log.info("ranking %d uniform architectures by their supernet reward", n)
+        archs = uniform_archs(space, n, config.seed, config.steps, skip_prob)
+        rewards = score(archs)
+        state["last_step"] = {
+            "archs": [a.to_json() for a in archs],
+            "rewards": [float(r) for r in rewards],
+        }
+        save_checkpoint()
     _write_outputs(out_dir, state, space, controller)
     last = state["last_step"]
     best = int(np.argmax(last["rewards"]))

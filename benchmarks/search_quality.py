@@ -1,0 +1,463 @@
+"""Does the search beat chance? Ground truth, rank fidelity, search vs random architectures.
+
+On the default data and model space (``--config``, the demo by default):
+
+1. **Ground truth**: ``--n-uniform`` architectures drawn uniformly (as ``amber sample-arch``)
+   are trained stand-alone with the config's ``train:`` recipe, once per ``--ref-seeds``
+   seed; validation and test AUROC (mean over features) per model. The reference's
+   reliability: Kendall tau between two training seeds (``reference_seed_tau``), the
+   pooled within-architecture sd (seed noise) and the sd across architectures (spread).
+2. **Searches**: ``--search-seeds`` seeds of every ``--strategies`` strategy with the
+   config's ``search:`` settings (``--set search.key=value`` overrides, repeatable); each
+   result is retrained with the same recipe and placed among the uniform architectures
+   by test AUROC (percentile; how many seeds beat the uniform median; one-sided
+   Wilcoxon signed-rank test against that median).
+3. **Rank fidelity**: every search's trained supernet scores the uniform architectures
+   with the search's own reward (same validation subsample), with the stored BatchNorm
+   statistics and with them recalibrated; Kendall tau and Spearman rho against the
+   stand-alone validation AUROC. The reward's own noise is its bootstrap sd over
+   validation rows, against the sd of rewards across architectures.
+4. **Learning**: mean reward and controller entropy per step, per seed and averaged.
+
+Every trained model, search and supernet score is cached under ``--cache`` by a hash of
+what determines it (architecture or settings, recipe, data), so a second run only
+computes what changed. ``--jobs`` processes run at once, one thread each. Writes JSON
+to ``--out`` (default benchmarks/results/search_quality.json).
+
+    .venv/bin/python benchmarks/search_quality.py            # ~1 h on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from common import machine_info, write_result  # noqa: E402
+
+BOOTSTRAP = 50  # resamples of validation rows for the reward's noise
+RECAL_SAMPLES = 1024  # training samples for the recalibrated-BatchNorm variant
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
+    p.add_argument("--n-uniform", type=int, default=24, help="uniform architectures (default 24)")
+    p.add_argument("--ref-seeds", type=int, nargs="+", default=[1, 2], help="training seeds")
+    p.add_argument("--search-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    p.add_argument("--strategies", nargs="+", default=["enas", "random_ws"])
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (YAML value), e.g. search.steps=48 (repeatable)",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="processes at once (default 2)")
+    p.add_argument("--cache", type=Path, default=ROOT / "results/bench_search_quality")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/search_quality.json")
+    return p.parse_args(argv)
+
+
+def load_config(path: Path, overrides: list[str]) -> dict[str, Any]:
+    """The workflow's config with schema defaults filled in, then ``overrides``."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load(path.read_text())
+    for item in overrides:
+        key, _, value = item.partition("=")
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+    schemas = ROOT / "workflow/schemas"
+    validate(config, str(schemas / "config.schema.yaml"), set_default=True)
+    # As in the Snakefile: defaults behind a $ref need the section's own schema.
+    validate(config["train"], str(schemas / "train.schema.yaml"), set_default=True)
+    return config
+
+
+def digest(*parts: object) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def data_digest(data: Path) -> str:
+    return hashlib.sha256((data / "dataset.json").read_bytes()).hexdigest()[:16]
+
+
+def ensure_data(config_path: Path, data: Path, cores: int) -> None:
+    if all((data / f"{split}.h5").exists() for split in ("train", "valid", "test")):
+        return
+    targets = [str(data / f"{split}.h5") for split in ("train", "valid", "test")]
+    subprocess.run(
+        [str(ROOT / ".venv/bin/snakemake"), "--cores", str(cores), "--configfile", str(config_path)]
+        + targets,
+        cwd=ROOT,
+        check=True,
+    )
+
+
+# --- work done in worker processes (one torch thread each) ---------------------------
+
+
+def _init_worker() -> None:
+    import logging
+
+    import torch
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+
+
+def train_task(arch: dict, space: str, data: str, recipe: dict, out: str) -> dict:
+    """Train ``arch`` stand-alone (unless cached) and evaluate it on the test split."""
+    from amber.nas.arch import Architecture
+    from amber.train.config import TrainConfig
+    from amber.train.evaluate import evaluate_model
+    from amber.train.trainer import train_model
+
+    out_dir, data_dir = Path(out), Path(data)
+    result_path = out_dir / "result.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    Architecture.from_json(arch).save(out_dir / "arch.json")
+    t0 = time.monotonic()
+    sidecar = train_model(
+        out_dir / "arch.json",
+        space,
+        data_dir / "train.h5",
+        data_dir / "valid.h5",
+        out_dir,
+        TrainConfig(**recipe),
+    )
+    seconds = time.monotonic() - t0
+    table = evaluate_model(
+        out_dir, data_dir / "test.h5", data_dir / "features.tsv", out_dir / "test.tsv",
+        batch_size=TrainConfig(**recipe).eval_batch_size,
+    )  # fmt: skip
+    result = {
+        "valid_auroc": float(sidecar["best_valid_auroc"]),
+        "test_auroc": float(np.nanmean(table["auroc"])),
+        "seconds": round(seconds, 1),
+    }
+    result_path.write_text(json.dumps(result))
+    return result
+
+
+def search_task(space: str, data: str, settings: dict, out: str) -> dict:
+    """Run one search (unless cached); return its architecture and history."""
+    import csv
+
+    from amber.nas.config import ControllerConfig, SearchConfig
+    from amber.nas.search import run_search
+
+    out_dir, data_dir = Path(out), Path(data)
+    if not (out_dir / "summary.json").exists():
+        settings = dict(settings)
+        controller = ControllerConfig(**settings.pop("controller"))
+        config = SearchConfig(**settings, controller=controller)
+        t0 = time.monotonic()
+        run_search(Path(space), data_dir / "train.h5", data_dir / "valid.h5", out_dir, config)
+        (out_dir / "wall.json").write_text(json.dumps({"seconds": time.monotonic() - t0}))
+    with open(out_dir / "history.csv") as handle:
+        history = list(csv.DictReader(handle))
+    return {
+        "arch": json.loads((out_dir / "arch.json").read_text()),
+        "mean_reward": [float(r["mean_reward"]) for r in history],
+        "entropy": [float(r["entropy"]) for r in history],
+        "seconds": json.loads((out_dir / "wall.json").read_text())["seconds"],
+    }
+
+
+def fidelity_task(space: str, data: str, settings: dict, search_dir: str, archs: list) -> dict:
+    """Rewards of ``archs`` in a search's trained supernet: with stored and recalibrated
+    BatchNorm statistics, and each reward's bootstrap sd over validation rows."""
+    import torch
+
+    from amber.data.loader import dataset_info, read_subsample
+    from amber.metrics import mean_auroc
+    from amber.nas.arch import Architecture
+    from amber.nas.search import supernet_logits
+    from amber.nas.space import load_space
+    from amber.nas.supernet import Supernet
+
+    out = Path(search_dir) / "fidelity.json"
+    key = digest(archs, RECAL_SAMPLES, BOOTSTRAP)
+    if out.exists() and json.loads(out.read_text())["key"] == key:
+        return json.loads(out.read_text())
+    data_dir = Path(data)
+    info = dataset_info(data_dir / "train.h5")
+    supernet = Supernet(load_space(space), info["seq_len"], info["n_features"])
+    supernet.load_state_dict(torch.load(Path(search_dir) / "supernet.pt", weights_only=True))
+    seed, batch = settings["seed"], settings["eval_batch_size"]
+    x, y = read_subsample(data_dir / "valid.h5", settings["valid_samples"], seed=seed)
+    y = np.asarray(y)
+    x_recal = read_subsample(data_dir / "train.h5", RECAL_SAMPLES, seed=seed)[0]
+    rng = np.random.default_rng(0)
+    boots = [rng.integers(len(y), size=len(y)) for _ in range(BOOTSTRAP)]
+    result: dict[str, Any] = {"key": key}
+    for variant, recal in (("stored", None), ("recalibrated", x_recal)):
+        # Fresh weights per variant: recalibration overwrites the stored statistics.
+        supernet.load_state_dict(torch.load(Path(search_dir) / "supernet.pt", weights_only=True))
+        rewards, sds = [], []
+        for arch in archs:
+            a = Architecture.from_json(arch)
+            logits = supernet_logits(
+                supernet, a, x, batch, bf16=settings["bf16"], recalibrate=recal
+            )
+            rewards.append(mean_auroc(y, logits))
+            sds.append(float(np.std([mean_auroc(y[b], logits[b]) for b in boots])))
+        result[variant] = {"rewards": rewards, "bootstrap_sd": sds}
+    out.write_text(json.dumps(result))
+    return result
+
+
+# --- summaries -----------------------------------------------------------------------
+
+
+def kendall(a, b) -> float:
+    return float(stats.kendalltau(a, b).statistic)
+
+
+def spearman(a, b) -> float:
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def percentile(value: float, population: list[float]) -> float:
+    """Share of ``population`` below ``value`` (ties count half), in percent."""
+    pop = np.asarray(population)
+    return float(100 * (np.sum(pop < value) + 0.5 * np.sum(pop == value)) / len(pop))
+
+
+def reference_stats(results: dict[int, list[dict]], metric: str) -> dict[str, float]:
+    """Seed agreement, pooled seed noise and the spread across architectures."""
+    seeds = sorted(results)
+    table = np.array([[r[metric] for r in results[s]] for s in seeds])  # (seeds, archs)
+    taus = [
+        kendall(table[i], table[j]) for i in range(len(seeds)) for j in range(i + 1, len(seeds))
+    ]
+    noise = float(np.sqrt(np.mean(np.var(table, axis=0, ddof=1)))) if len(seeds) > 1 else np.nan
+    spread = float(np.std(table.mean(axis=0), ddof=1))
+    return {
+        f"reference_seed_tau_{metric}": float(np.mean(taus)) if taus else np.nan,
+        f"seed_noise_sd_{metric}": noise,
+        f"arch_spread_sd_{metric}": spread,
+        f"arch_spread_over_seed_noise_{metric}": spread / noise if noise else np.nan,
+    }
+
+
+def place(searched: list[float], uniform: list[float]) -> dict[str, Any]:
+    median = float(np.median(uniform))
+    diffs = np.asarray(searched) - median
+    test = stats.wilcoxon(diffs, alternative="greater") if np.any(diffs) else None
+    return {
+        "percentiles": [percentile(v, uniform) for v in searched],
+        "percentile_median": float(np.median([percentile(v, uniform) for v in searched])),
+        "beats_uniform_median": int(np.sum(diffs > 0)),
+        "wilcoxon_p_one_sided": float(test.pvalue) if test is not None else 1.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    config = load_config(args.config, args.set)
+    from amber.nas.arch import sample_uniform
+    from amber.nas.config import ControllerConfig, SearchConfig
+    from amber.nas.space import load_space
+    from amber.train.config import TrainConfig
+
+    run = config["run"]
+    data = ROOT / f"results/{run}/data"
+    ensure_data(args.config, data, args.jobs)
+    space_path = str(ROOT / config["search"]["model_space"])
+    space = load_space(space_path)
+    ddig = data_digest(data)
+
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    recipe = {k: v for k, v in config["train"].items() if k in train_fields}
+    recipe.update(device="cpu")
+    search_fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
+    ctrl_fields = {f.name for f in dataclasses.fields(ControllerConfig)}
+    settings = {k: v for k, v in config["search"].items() if k in search_fields}
+    settings["controller"] = {
+        k: v for k, v in config["search"].get("controller", {}).items() if k in ctrl_fields
+    }
+    settings.update(device="cpu")
+    skip_prob = settings["controller"].get("skip_target", ControllerConfig().skip_target)
+
+    rng = np.random.default_rng(2026)
+    uniform = [
+        sample_uniform(space, rng, skip_prob=skip_prob).to_json() for _ in range(args.n_uniform)
+    ]
+
+    def train_dir(arch: dict, seed: int) -> Path:
+        rec = {**recipe, "seed": seed}
+        return args.cache / "train" / digest(arch, rec, ddig, space_path)
+
+    def search_dir(strategy: str, seed: int) -> Path:
+        s = {**settings, "strategy": strategy, "seed": seed}
+        return args.cache / "search" / f"{strategy}_{seed}_{digest(s, ddig, space_path)}"
+
+    t_start = time.monotonic()
+    walls: dict[str, float] = {}
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        t0 = time.monotonic()
+        uniform_futs = {
+            s: [
+                pool.submit(
+                    train_task,
+                    a,
+                    space_path,
+                    str(data),
+                    {**recipe, "seed": s},
+                    str(train_dir(a, s)),
+                )
+                for a in uniform
+            ]
+            for s in args.ref_seeds
+        }
+        search_futs: dict[tuple[str, int], Future] = {
+            (st, s): pool.submit(
+                search_task,
+                space_path,
+                str(data),
+                {**settings, "strategy": st, "seed": s},
+                str(search_dir(st, s)),
+            )  # fmt: skip
+            for st in args.strategies
+            for s in args.search_seeds
+        }
+        searches = {k: f.result() for k, f in search_futs.items()}
+        walls["searches_s"] = round(time.monotonic() - t0, 1)
+        retrain_futs = {
+            (k, s): pool.submit(
+                train_task,
+                v["arch"],
+                space_path,
+                str(data),
+                {**recipe, "seed": s},
+                str(train_dir(v["arch"], s)),
+            )  # fmt: skip
+            for k, v in searches.items()
+            for s in args.ref_seeds
+        }
+        fid_futs = {
+            k: pool.submit(
+                fidelity_task,
+                space_path,
+                str(data),
+                {**settings, "seed": k[1]},
+                str(search_dir(*k)),
+                uniform,
+            )  # fmt: skip
+            for k in searches
+        }
+        ground = {s: [f.result() for f in futs] for s, futs in uniform_futs.items()}
+        walls["ground_truth_and_searches_s"] = round(time.monotonic() - t0, 1)
+        retrained = {k: f.result() for k, f in retrain_futs.items()}
+        fidelity = {k: f.result() for k, f in fid_futs.items()}
+    walls["total_s"] = round(time.monotonic() - t_start, 1)
+
+    result: dict[str, Any] = {"benchmark": "search_quality", "config": str(args.config.name)}
+    result["overrides"] = args.set
+    result["n_uniform"] = args.n_uniform
+    result["ref_seeds"] = args.ref_seeds
+    result["search_seeds"] = args.search_seeds
+    result["search_settings"] = settings
+    result["train_recipe"] = recipe
+    for metric in ("valid_auroc", "test_auroc"):
+        result.update(reference_stats(ground, metric))
+    result["reference_seed_tau"] = result["reference_seed_tau_valid_auroc"]
+    result["arch_spread_over_seed_noise"] = result["arch_spread_over_seed_noise_valid_auroc"]
+    mean_valid = np.mean([[r["valid_auroc"] for r in ground[s]] for s in args.ref_seeds], axis=0)
+    mean_test = np.mean([[r["test_auroc"] for r in ground[s]] for s in args.ref_seeds], axis=0)
+    result["uniform_valid_auroc"] = [round(float(v), 4) for v in mean_valid]
+    result["uniform_test_auroc"] = [round(float(v), 4) for v in mean_test]
+    result["uniform_test_auroc_median"] = float(np.median(mean_test))
+    result["uniform_test_auroc_max"] = float(np.max(mean_test))
+    result["train_seconds_median"] = statistics.median(
+        r["seconds"] for rs in ground.values() for r in rs
+    )
+
+    for st in args.strategies:
+        seeds = args.search_seeds
+        test = [
+            float(np.mean([retrained[((st, s), r)]["test_auroc"] for r in args.ref_seeds]))
+            for s in seeds
+        ]
+        valid = [
+            float(np.mean([retrained[((st, s), r)]["valid_auroc"] for r in args.ref_seeds]))
+            for s in seeds
+        ]
+        placed = place(test, list(mean_test))
+        prefix = "searched" if st == "enas" else st
+        result[f"{prefix}_test_auroc"] = [round(v, 4) for v in test]
+        result[f"{prefix}_valid_auroc"] = [round(v, 4) for v in valid]
+        result[f"{prefix}_percentiles"] = placed["percentiles"]
+        result[f"{prefix}_percentile_median"] = placed["percentile_median"]
+        result[f"{prefix}_beats_uniform_median"] = placed["beats_uniform_median"]
+        result[f"{prefix}_wilcoxon_p_one_sided"] = placed["wilcoxon_p_one_sided"]
+        result[f"{prefix}_valid_percentile_median"] = float(
+            np.median([percentile(v, list(mean_valid)) for v in valid])
+        )
+        for variant in ("stored", "recalibrated"):
+            taus = [kendall(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
+            rhos = [spearman(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
+            result[f"{prefix}_supernet_kendall_tau_{variant}"] = [round(t, 3) for t in taus]
+            result[f"{prefix}_supernet_kendall_tau_{variant}_median"] = float(np.median(taus))
+            result[f"{prefix}_supernet_spearman_rho_{variant}_median"] = float(np.median(rhos))
+            result[f"{prefix}_reward_bootstrap_sd_{variant}"] = float(
+                np.median([np.median(fidelity[(st, s)][variant]["bootstrap_sd"]) for s in seeds])
+            )
+            result[f"{prefix}_reward_spread_sd_{variant}"] = float(
+                np.median([np.std(fidelity[(st, s)][variant]["rewards"], ddof=1) for s in seeds])
+            )
+        result[f"{prefix}_search_seconds"] = [round(searches[(st, s)]["seconds"], 1) for s in seeds]
+        if st == "enas":
+            rewards = np.array([searches[(st, s)]["mean_reward"] for s in seeds])
+            entropy = np.array([searches[(st, s)]["entropy"] for s in seeds])
+            result["learning_mean_reward_per_step"] = [round(float(v), 4) for v in rewards.mean(0)]
+            result["learning_entropy_per_step"] = [round(float(v), 3) for v in entropy.mean(0)]
+            k = max(1, rewards.shape[1] // 5)
+            gain = rewards[:, -k:].mean(1) - rewards[:, :k].mean(1)
+            result["learning_reward_gain_per_seed"] = [round(float(g), 4) for g in gain]
+            result["learning_entropy_drop_per_seed"] = [
+                round(float(e), 3) for e in entropy[:, :k].mean(1) - entropy[:, -k:].mean(1)
+            ]
+    recal = bool(settings.get("bn_recalibration"))
+    variant = "recalibrated" if recal else "stored"
+    result["supernet_kendall_tau"] = result[f"searched_supernet_kendall_tau_{variant}_median"]
+    if "random_ws" in args.strategies and "enas" in args.strategies:
+        a = np.array(result["searched_test_auroc"])
+        b = np.array(result["random_ws_test_auroc"])
+        result["enas_minus_random_ws_test_auroc_mean"] = float(np.mean(a - b))
+        if np.any(a - b):
+            result["enas_vs_random_ws_wilcoxon_p"] = float(stats.wilcoxon(a, b).pvalue)
+    result.update({f"wall_{k}": v for k, v in walls.items()})
+    result.update(machine_info())
+    return write_result(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
