@@ -1,10 +1,14 @@
 """The headline results of a finished run, as numbers and as the README's Markdown tables.
 
     .venv/bin/python scripts/results_tables.py results/demo        # Markdown to stdout
+    .venv/bin/python scripts/results_tables.py results/demo \
+        --search-quality benchmarks/results/search_quality.json --check README.md
 
 Reads ``evaluate/summary.tsv`` (mean test AUROC per model and category) and
 ``asb/benchmark/asb_auroc.tsv`` (ASB AUROC per TF, class and method) of a run folder.
 ``headline(run)`` returns the same numbers as a flat dict (benchmarks/e2e.py stores it).
+``--check README.md`` exits 1 and names every table line the README lacks or has
+changed, so the README's figures are shown to come from the run.
 """
 
 from __future__ import annotations
@@ -80,14 +84,74 @@ def markdown(run: str | Path) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: results_tables.py RESULTS_DIR   (e.g. results/demo)")
-    needed = [
-        Path(sys.argv[1]) / "evaluate/summary.tsv",
-        Path(sys.argv[1]) / "asb/benchmark/asb_auroc.tsv",
-    ]
-    missing = [str(p) for p in needed if not p.exists()]
+def search_quality_markdown(path: str | Path) -> str:
+    """Every seed of ``benchmarks/search_quality.py``'s JSON: test AUROC of the retrained
+    result and its percentile among the uniform architectures, per strategy."""
+    import json
+
+    result = json.loads(Path(path).read_text())
+    strategies = [("searched", "ENAS"), ("random_ws", "random search, weight sharing")]
+    strategies = [(k, name) for k, name in strategies if f"{k}_test_auroc" in result]
+    seeds = result["search_seeds"]
+    lines = [
+        "| strategy | " + " | ".join(f"seed {s}" for s in seeds)
+        + " | median percentile | above uniform median | one-sided p |",
+        "|---" * (len(seeds) + 4) + "|",
+    ]  # fmt: skip
+    for key, name in strategies:
+        cells = [
+            f"{auroc:.3f} ({pct:.0f})"
+            for auroc, pct in zip(
+                result[f"{key}_test_auroc"], result[f"{key}_percentiles"], strict=True
+            )
+        ]
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {result[f'{key}_percentile_median']:.0f} | "
+            f"{result[f'{key}_beats_uniform_median']} of {len(seeds)} | "
+            f"{result[f'{key}_wilcoxon_p_one_sided']:.3f} |"
+        )
+    lines.append(
+        f"| uniform ({result['n_uniform']} architectures) | median "
+        f"{result['uniform_test_auroc_median']:.3f}, best {result['uniform_test_auroc_max']:.3f}"
+        + " |"
+        * (len(seeds) + 3)
+    )
+    return "\n".join(lines)
+
+
+def check(text: str, path: Path) -> list[str]:
+    """Lines of ``text`` missing from the file at ``path`` (empty: it holds them all)."""
+    have = set(path.read_text().splitlines())
+    return [line for line in text.splitlines() if line.strip() and line not in have]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description="Print (or check) the README's results tables.")
+    p.add_argument("run", type=Path, help="a finished run's folder, e.g. results/demo")
+    p.add_argument(
+        "--search-quality",
+        type=Path,
+        help="also the search-vs-random table of this benchmarks/search_quality.py JSON",
+    )
+    p.add_argument("--check", type=Path, metavar="FILE", help="exit 1 unless FILE holds them")
+    args = p.parse_args(argv)
+    needed = [args.run / "evaluate/summary.tsv", args.run / "asb/benchmark/asb_auroc.tsv"]
+    missing = [str(path) for path in needed if not path.exists()]
     if missing:
         sys.exit(f"results_tables.py: {', '.join(missing)} not found: run the workflow first")
-    print(markdown(sys.argv[1]))
+    text = markdown(args.run)
+    if args.search_quality:
+        text += "\n\n" + search_quality_markdown(args.search_quality)
+    if args.check is None:
+        print(text)
+        return 0
+    stale = check(text, args.check)
+    for line in stale:
+        print(f"{args.check}: missing or different: {line}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

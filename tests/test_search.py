@@ -203,3 +203,100 @@ def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: 
     rng = np.random.default_rng(123)
     uniform = [evaluate_reward(net, sample_uniform(space, rng), x, y, 250) for _ in range(15)]
     assert searched > float(np.median(uniform)), (searched, sorted(uniform))
+
+
+def _all_ops(space, op: str, skip: int) -> Architecture:
+    index = space.op_index(op)
+    skips = [[skip] * i for i in range(space.num_layers)]
+    return Architecture.from_indices(space, [index] * space.num_layers, skips)
+
+
+def test_bn_recalibration_repairs_polluted_statistics(planted: tuple[Path, Path]) -> None:
+    """Running BatchNorm statistics shared by all architectures are wrong for each one:
+    recalibration recomputes them from training data, whatever the supernet saw before."""
+    from amber.data.loader import read_subsample
+    from amber.nas.search import evaluate_reward, supernet_logits
+    from amber.nas.supernet import Supernet
+
+    train, _ = planted
+    torch.set_num_threads(1)
+    space = load_space(DEMO_SPACE)
+    # Scored on the samples it learns from: this is about statistics, not generalisation.
+    x, y = read_subsample(train, 256, seed=0)
+    xv, yv = x, y.numpy()
+    child, other = _all_ops(space, "conv8", 0), _all_ops(space, "maxpool4", 1)
+    torch.manual_seed(0)
+    net = Supernet(space, seq_len=200, n_features=len(MOTIFS))
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+
+    def forward_train(arch: Architecture, steps: int, learn: bool) -> None:
+        net.train()
+        for _ in range(steps):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                net.forward_logits(x, arch), y
+            )
+            if learn:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    forward_train(child, 60, learn=True)  # a pure child: only its own statistics
+    net.dropout.p = 0.0  # so that train-mode statistics match the recalibration's
+    forward_train(child, 60, learn=False)
+    pure = supernet_logits(net, child, xv, 100)
+    pure_reward = evaluate_reward(net, child, xv, yv, 100)
+    recal = supernet_logits(net, child, xv, 100, recalibrate=x)
+
+    def off(logits: np.ndarray) -> float:  # largest change, relative to the logits' scale
+        return float(np.abs(logits - pure).max() / np.abs(pure).max())
+
+    assert off(recal) < 0.05
+    assert evaluate_reward(net, child, xv, yv, 100, recalibrate=x) == pytest.approx(
+        pure_reward, abs=0.005
+    )
+
+    forward_train(other, 60, learn=False)  # pollute the shared statistics
+    polluted_reward = evaluate_reward(net, child, xv, yv, 100)
+    assert polluted_reward < pure_reward - 0.05
+    assert off(supernet_logits(net, child, xv, 100)) > 0.5
+    repaired = supernet_logits(net, child, xv, 100, recalibrate=x)
+    np.testing.assert_allclose(repaired, recal, rtol=1e-5, atol=1e-5)
+
+
+def test_random_ws_returns_best_rewarded_draw(planted: tuple[Path, Path], tmp_path: Path) -> None:
+    """Random search with weight sharing: the result is the best of its uniform draws,
+    ranked by the trained supernet; the controller never runs."""
+    from amber.data.loader import read_subsample
+    from amber.nas.search import SearchConfig, evaluate_reward, run_search, uniform_archs
+    from amber.nas.supernet import Supernet
+
+    train, valid = planted
+    torch.set_num_threads(1)
+    config = SearchConfig(
+        steps=3, warmup_batches=2, child_batches=3, batch_size=32, archs_per_step=4,
+        valid_samples=120, eval_batch_size=60, strategy="random_ws", bn_recalibration=64,
+        bf16=False, seed=5,
+    )  # fmt: skip
+    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
+    history = _history(tmp_path)
+    assert len(history) == 3 and all(np.isnan(float(r["mean_reward"])) for r in history)
+
+    space = load_space(DEMO_SPACE)
+    net = Supernet(space, seq_len=200, n_features=len(MOTIFS))
+    net.load_state_dict(torch.load(tmp_path / "supernet.pt", weights_only=True))
+    x, y = read_subsample(valid, 120, seed=5)
+    x_recal = read_subsample(train, 64, seed=5)[0]
+    draws = uniform_archs(space, 3 * 4, seed=5, step=3, skip_prob=0.4)
+    assert len(set(draws)) > 1
+    rewards = [evaluate_reward(net, a, x, y.numpy(), 60, recalibrate=x_recal) for a in draws]
+    assert Architecture.load(tmp_path / "arch.json") == draws[int(np.argmax(rewards))]
+    assert summary["best_reward"] == pytest.approx(max(rewards), abs=1e-6)
+
+
+def test_search_settings_are_checked_before_any_work() -> None:
+    from amber.nas.search import SearchConfig
+
+    with pytest.raises(ValueError, match="steps >= 1.*archs_per_step >= 1"):
+        SearchConfig(steps=0, archs_per_step=0)
+    with pytest.raises(ValueError, match="strategy in"):
+        SearchConfig(strategy="evolution")

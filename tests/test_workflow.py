@@ -128,7 +128,22 @@ def test_every_job_left_a_benchmark_file_and_results_tables_render(tiny_run: Pat
     assert row[0].split("\t")[:2] == ["s", "h:m:s"] and float(row[1].split("\t")[0]) > 0
     numbers = headline(tiny_run)
     assert 0 < numbers["test_auroc_searched_all"] <= 1
-    assert "| searched |" in markdown(tiny_run)
+    tables = markdown(tiny_run)
+    assert f"| searched | {numbers['test_auroc_searched_all']:.3f} |" in tables
+
+
+def test_results_tables_check_a_readme_against_the_run(tiny_run: Path, tmp_path: Path) -> None:
+    """The README's tables are regenerated from a run and checked against it."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from results_tables import main, markdown
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# Results\n\n" + markdown(tiny_run) + "\n\nMore text.\n")
+    assert main([str(tiny_run), "--check", str(readme)]) == 0
+    line = next(x for x in readme.read_text().splitlines() if x.startswith("| searched |"))
+    edited = line.replace("0.", "0.9", 1) if "0." in line else line + " x"
+    readme.write_text(readme.read_text().replace(line, edited))
+    assert main([str(tiny_run), "--check", str(readme)]) == 1
 
 
 def _jobs(dry_run_output: str) -> list[tuple[str, str]]:
