@@ -70,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECTION.KEY=VALUE",
         help="override a config value (YAML value), e.g. search.steps=48 (repeatable)",
     )
+    p.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="skip retraining the search results (ground truth, searches and rank fidelity only)",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes at once (default 2)")
     p.add_argument("--cache", type=Path, default=ROOT / "results/bench_search_quality")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/search_quality.json")
@@ -138,7 +143,7 @@ def train_task(arch: dict, space: str, data: str, recipe: dict, out: str) -> dic
     out_dir, data_dir = Path(out), Path(data)
     result_path = out_dir / "result.json"
     if result_path.exists():
-        return json.loads(result_path.read_text())
+        return _with_epochs(json.loads(result_path.read_text()), out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     Architecture.from_json(arch).save(out_dir / "arch.json")
     t0 = time.monotonic()
@@ -161,6 +166,15 @@ def train_task(arch: dict, space: str, data: str, recipe: dict, out: str) -> dic
         "seconds": round(seconds, 1),
     }
     result_path.write_text(json.dumps(result))
+    return _with_epochs(result, out_dir)
+
+
+def _with_epochs(result: dict, out_dir: Path) -> dict:
+    """Add the validation AUROC of every epoch (from the trainer's epochs.csv)."""
+    import csv
+
+    with open(out_dir / "epochs.csv") as handle:
+        result["epoch_valid_auroc"] = [float(r["valid_auroc"]) for r in csv.DictReader(handle)]
     return result
 
 
@@ -361,6 +375,7 @@ def main(argv: list[str] | None = None) -> dict:
             )  # fmt: skip
             for k, v in searches.items()
             for s in args.ref_seeds
+            if not args.no_retrain
         }
         fid_futs = {
             k: pool.submit(
@@ -396,31 +411,40 @@ def main(argv: list[str] | None = None) -> dict:
     result["uniform_test_auroc"] = [round(float(v), 4) for v in mean_test]
     result["uniform_test_auroc_median"] = float(np.median(mean_test))
     result["uniform_test_auroc_max"] = float(np.max(mean_test))
+    # How early does stand-alone training rank architectures as it finally does? (A
+    # weight-sharing reward cannot be expected to beat a short stand-alone training.)
+    one_seed = ground[args.ref_seeds[0]]
+    n_epochs = min(len(r["epoch_valid_auroc"]) for r in one_seed)
+    result["standalone_epoch_kendall_tau"] = [
+        round(kendall([r["epoch_valid_auroc"][e] for r in one_seed], mean_valid), 3)
+        for e in range(n_epochs)
+    ]
     result["train_seconds_median"] = statistics.median(
         r["seconds"] for rs in ground.values() for r in rs
     )
 
     for st in args.strategies:
         seeds = args.search_seeds
-        test = [
-            float(np.mean([retrained[((st, s), r)]["test_auroc"] for r in args.ref_seeds]))
-            for s in seeds
-        ]
-        valid = [
-            float(np.mean([retrained[((st, s), r)]["valid_auroc"] for r in args.ref_seeds]))
-            for s in seeds
-        ]
-        placed = place(test, list(mean_test))
         prefix = "searched" if st == "enas" else st
-        result[f"{prefix}_test_auroc"] = [round(v, 4) for v in test]
-        result[f"{prefix}_valid_auroc"] = [round(v, 4) for v in valid]
-        result[f"{prefix}_percentiles"] = placed["percentiles"]
-        result[f"{prefix}_percentile_median"] = placed["percentile_median"]
-        result[f"{prefix}_beats_uniform_median"] = placed["beats_uniform_median"]
-        result[f"{prefix}_wilcoxon_p_one_sided"] = placed["wilcoxon_p_one_sided"]
-        result[f"{prefix}_valid_percentile_median"] = float(
-            np.median([percentile(v, list(mean_valid)) for v in valid])
-        )
+        if not args.no_retrain:
+            test = [
+                float(np.mean([retrained[((st, s), r)]["test_auroc"] for r in args.ref_seeds]))
+                for s in seeds
+            ]
+            valid = [
+                float(np.mean([retrained[((st, s), r)]["valid_auroc"] for r in args.ref_seeds]))
+                for s in seeds
+            ]
+            placed = place(test, list(mean_test))
+            result[f"{prefix}_test_auroc"] = [round(v, 4) for v in test]
+            result[f"{prefix}_valid_auroc"] = [round(v, 4) for v in valid]
+            result[f"{prefix}_percentiles"] = placed["percentiles"]
+            result[f"{prefix}_percentile_median"] = placed["percentile_median"]
+            result[f"{prefix}_beats_uniform_median"] = placed["beats_uniform_median"]
+            result[f"{prefix}_wilcoxon_p_one_sided"] = placed["wilcoxon_p_one_sided"]
+            result[f"{prefix}_valid_percentile_median"] = float(
+                np.median([percentile(v, list(mean_valid)) for v in valid])
+            )
         for variant in ("stored", "recalibrated"):
             taus = [kendall(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
             rhos = [spearman(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
@@ -447,8 +471,9 @@ def main(argv: list[str] | None = None) -> dict:
             ]
     recal = bool(settings.get("bn_recalibration"))
     variant = "recalibrated" if recal else "stored"
-    result["supernet_kendall_tau"] = result[f"searched_supernet_kendall_tau_{variant}_median"]
-    if "random_ws" in args.strategies and "enas" in args.strategies:
+    first = "searched" if "enas" in args.strategies else args.strategies[0]
+    result["supernet_kendall_tau"] = result[f"{first}_supernet_kendall_tau_{variant}_median"]
+    if "random_ws" in args.strategies and "enas" in args.strategies and not args.no_retrain:
         a = np.array(result["searched_test_auroc"])
         b = np.array(result["random_ws_test_auroc"])
         result["enas_minus_random_ws_test_auroc_mean"] = float(np.mean(a - b))
