@@ -109,16 +109,19 @@ def data_digest(data: Path) -> str:
     return hashlib.sha256((data / "dataset.json").read_bytes()).hexdigest()[:16]
 
 
-def ensure_data(config_path: Path, data: Path, cores: int) -> None:
+def ensure_data(config: dict[str, Any], data: Path, cores: int, work: Path) -> None:
+    """Make the run's datasets with the workflow itself (this config, overrides included)."""
     if all((data / f"{split}.h5").exists() for split in ("train", "valid", "test")):
         return
-    targets = [str(data / f"{split}.h5") for split in ("train", "valid", "test")]
-    subprocess.run(
-        [str(ROOT / ".venv/bin/snakemake"), "--cores", str(cores), "--configfile", str(config_path)]
-        + targets,
-        cwd=ROOT,
-        check=True,
-    )
+    work.mkdir(parents=True, exist_ok=True)
+    configfile = work / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    # Relative to the repository root, as the rules name their outputs.
+    targets = [
+        str((data / f"{split}.h5").relative_to(ROOT)) for split in ("train", "valid", "test")
+    ]
+    snakemake = [str(ROOT / ".venv/bin/snakemake"), "--cores", str(cores)]
+    subprocess.run([*snakemake, *targets, "--configfile", str(configfile)], cwd=ROOT, check=True)
 
 
 # --- work done in worker processes (one torch thread each) ---------------------------
@@ -302,7 +305,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     run = config["run"]
     data = ROOT / f"results/{run}/data"
-    ensure_data(args.config, data, args.jobs)
+    ensure_data(config, data, args.jobs, args.cache)
     space_path = str(ROOT / config["search"]["model_space"])
     space = load_space(space_path)
     ddig = data_digest(data)
