@@ -243,3 +243,22 @@ def test_help_documents_inputs_and_outputs(capsys) -> None:
         main(["plot", "fig3a", "--help"])
     text = capsys.readouterr().out
     assert "--op-probs" in text and ".pdf" in text and ".json" in text
+
+
+def test_search_progress_of_random_ws_search_without_rewards(
+    tmp_path: Path, search_dir: Path
+) -> None:
+    """``strategy: random_ws`` computes no rewards per step: empty reward cells plot as
+    gaps; text in them is still refused with file and line."""
+    history = pd.read_csv(search_dir / "searched_1" / "history.csv")
+    history[["mean_reward", "max_reward", "baseline"]] = np.nan
+    path = tmp_path / "random_ws_1" / "history.csv"
+    path.parent.mkdir()
+    history.to_csv(path, index=False)
+    png = tmp_path / "progress.png"
+    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 0
+    _check_outputs(png)
+    history["mean_reward"] = history["mean_reward"].astype(object)
+    history.loc[2, "mean_reward"] = "high"
+    history.to_csv(path, index=False)
+    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 1

@@ -107,5 +107,7 @@ def read_history(path: str | Path) -> pd.DataFrame:
     """Controller history of one search (one row per step)."""
     path = Path(path)
     table = _read(path, ",", HISTORY_COLUMNS)
-    _numeric(table, list(HISTORY_COLUMNS), path, allow_nan=False)
+    _numeric(table, ["step", "skip_density"], path, allow_nan=False)
+    # Empty where a step computed no rewards (``search.strategy: random_ws``).
+    _numeric(table, ["mean_reward", "max_reward", "baseline"], path, allow_nan=True)
     return table
