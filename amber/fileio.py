@@ -31,3 +31,27 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict:
+    """A resume checkpoint written by ``torch.save``, loaded without running code.
+
+    ``weights_only=True``: a checkpoint planted in a copied or shared run folder can hold
+    tensors and plain Python values only, never a pickled object that executes on load.
+    A truncated, empty or foreign file is refused with one line naming it.
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuntimeError(
+            f"{path} is not a readable checkpoint ({reason[:200]}); delete it to start afresh"
+        ) from None
+    if not isinstance(payload, dict):
+        raise RuntimeError(f"{path} is not a checkpoint of this program; delete it to start afresh")
+    return payload

@@ -42,7 +42,7 @@ from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.device import autocast, pick_device, precision_name, use_bf16
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, load_checkpoint
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
@@ -251,7 +251,7 @@ def run_search(
 
     ckpt_path = out_dir / CHECKPOINT
     if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(ckpt_path)
         if ckpt["fingerprint"] != fingerprint:
             raise RuntimeError(
                 f"{ckpt_path} belongs to a search with other settings or data; "
