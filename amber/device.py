@@ -10,6 +10,7 @@ networks' heads run outside autocast (:class:`amber.nas.ops.Head`).
 from __future__ import annotations
 
 import functools
+import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -64,3 +65,20 @@ def autocast(device: torch.device, enabled: bool) -> AbstractContextManager:
 
 def precision_name(enabled: bool) -> str:
     return "bfloat16 autocast" if enabled else "float32"
+
+
+def resume_threads(saved: int | None, checkpoint: str | Path) -> None:
+    """Resume with the CPU thread count the run began with.
+
+    CPU kernels split their sums by thread, so another count (Snakemake caps ``threads``
+    at ``--cores``, so a rerun on a smaller node asks for fewer) would silently give
+    another result than the uninterrupted run. Older checkpoints (None) are left alone.
+    """
+    now = torch.get_num_threads()
+    if saved is not None and saved != now:
+        logging.getLogger("amber").warning(
+            "%s was written with %d CPU threads: resuming with %d (not %d) so that the result "
+            "matches an uninterrupted run",
+            checkpoint, saved, saved, now,
+        )  # fmt: skip
+        torch.set_num_threads(saved)

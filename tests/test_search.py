@@ -106,16 +106,19 @@ def test_search_resumes_after_kill_with_identical_result(
     assert refused.returncode == 1
     assert "checkpoint.pt belongs to a search with other settings" in refused.stderr
     assert refused.stderr.count("\n") <= 3  # one clear line, no traceback
-    done = subprocess.run(
-        _search_cmd(train, valid, killed), env=env, capture_output=True, text=True, timeout=600
-    )
+    # Resumed on a node with more cores: the run keeps the thread count it began with.
+    resume = [*_search_cmd(train, valid, killed), "--threads", "2"]
+    done = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "resuming search" in done.stderr
+    assert "written with 1 CPU threads: resuming with 1 (not 2)" in done.stderr
 
     assert json.loads((killed / "arch.json").read_text()) == json.loads(
         (straight / "arch.json").read_text()
     )
     assert _history(killed) == _history(straight)
+    weights = [torch.load(d / "supernet.pt", weights_only=True) for d in (straight, killed)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert len(_history(straight)) == 4
     assert not (killed / "checkpoint.pt").exists() and (killed / "supernet.pt").exists()
 

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, read_subsample
-from amber.device import autocast, pick_device, precision_name, use_bf16
+from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
 from amber.fileio import atomic_path, load_checkpoint
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
@@ -257,6 +257,7 @@ def run_search(
                 f"{ckpt_path} belongs to a search with other settings or data; "
                 "delete it to start afresh"
             )
+        resume_threads(ckpt.get("threads"), ckpt_path)
         supernet.load_state_dict(ckpt["supernet"])
         optimizer.load_state_dict(ckpt["optimizer"])
         trainer.load_state_dict(ckpt["trainer"])
@@ -273,6 +274,7 @@ def run_search(
             "trainer": trainer.state_dict(),
             "generator": generator.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "threads": torch.get_num_threads(),
             "state": state,
         }
         with atomic_path(ckpt_path) as tmp:

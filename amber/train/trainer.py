@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from amber.data.loader import dataset_info, iter_batches, read_subsample
-from amber.device import autocast, pick_device, precision_name, use_bf16
+from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
 from amber.fileio import atomic_path, load_checkpoint
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
@@ -234,6 +234,7 @@ def train_model(
                 f"{ckpt_path} belongs to a training run with other settings or data; "
                 "delete it to start afresh"
             )
+        resume_threads(ckpt.get("threads"), ckpt_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -314,6 +315,7 @@ def train_model(
             "scheduler": scheduler.state_dict(),
             "state": state,
             "rng": _rng_states(device),
+            "threads": torch.get_num_threads(),
         }
         with atomic_path(ckpt_path) as tmp:
             torch.save(checkpoint, tmp)
