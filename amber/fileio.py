@@ -27,10 +27,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
+        # On disk before the rename: after a crash the final name holds old or new, whole.
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def save_torch(obj: object, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` atomically, byte-identical for equal contents.
+
+    Saved through a file handle, so the zip's record prefix is the constant "archive"
+    rather than the temporary file's random name (which made equal runs differ).
+    """
+    import torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict:

@@ -42,7 +42,7 @@ from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_checkpoint
+from amber.fileio import atomic_path, load_checkpoint, save_torch
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
@@ -277,8 +277,7 @@ def run_search(
             "threads": torch.get_num_threads(),
             "state": state,
         }
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(payload, tmp)
+        save_torch(payload, ckpt_path)
 
     x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
     x_valid = x_valid.to(device)
@@ -395,8 +394,7 @@ def run_search(
     last = state["last_step"]
     best = int(np.argmax(last["rewards"]))
     arch = Architecture.from_json(last["archs"][best])
-    with atomic_path(out_dir / SUPERNET) as tmp:
-        torch.save(supernet.state_dict(), tmp)
+    save_torch(supernet.state_dict(), out_dir / SUPERNET)
     arch.save(out_dir / "arch.json")
     summary = {
         "best_reward": last["rewards"][best],

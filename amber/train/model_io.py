@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, save_torch
 from amber.nas.arch import Architecture
 from amber.nas.child import build_child
 from amber.nas.space import OP_TYPES, ModelSpace, parse_space
@@ -137,8 +137,7 @@ def save_model(
     out_dir = Path(out_dir)
     info = {"format": FORMAT, **info}
     json.dumps(info)  # fail before writing anything if the sidecar is not plain JSON
-    with atomic_path(out_dir / WEIGHTS) as tmp:
-        torch.save(dict(state_dict), tmp)
+    save_torch(dict(state_dict), out_dir / WEIGHTS)
     with atomic_path(out_dir / SIDECAR) as tmp:
         tmp.write_text(json.dumps(info, indent=1) + "\n")
 

@@ -37,7 +37,7 @@ from torch import nn
 
 from amber.data.loader import dataset_info, iter_batches, read_subsample
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_checkpoint
+from amber.fileio import atomic_path, load_checkpoint, save_torch
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
 from amber.nas.child import count_parameters, he_init_
@@ -317,8 +317,7 @@ def train_model(
             "rng": _rng_states(device),
             "threads": torch.get_num_threads(),
         }
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(checkpoint, tmp)
+        save_torch(checkpoint, ckpt_path)
         _write_epochs(out_dir / EPOCHS, state["history"])
         log.info(
             "epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f valid_aupr %.4f "
