@@ -213,3 +213,41 @@ def test_make_dataset_reports_extra_bed(inputs, tmp_path: Path) -> None:
     (bed_dir / "B_CTCF_None.bed").write_text("chr1\t1\t2\n")
     with pytest.raises(BedError, match=re.escape(str(bed_dir / "B_CTCF_None.bed"))):
         run(fa, tsv, bed_dir, tmp_path / "out")
+
+
+def _fasta(path: Path, records: dict[str, str], width: int = 10, header: str = "") -> None:
+    lines = []
+    for name, seq in records.items():
+        lines.append(f">{name}{header}")
+        lines += [seq[i : i + width] for i in range(0, len(seq), width)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        ({"records": {"chr1": "ACGT" * 20, "chr2": "TTGCA" * 10}}, "length 100 in the index, 80"),
+        ({"header": " assembled 2026"}, "offset .* is not the start of its sequence"),
+        ({"width": 12}, "first line holds 12 bases, the index says 10"),
+        ({"records": {"chrX": "ACGT" * 25, "chr2": "TTGCA" * 10}}, "other record names"),
+    ],
+)
+def test_stale_fai_is_refused_naming_both_files(tmp_path: Path, change: dict, why: str) -> None:
+    """pyfaidx trusts a .fai that is not older than the FASTA (after touch, cp -p, untar):
+    it would read shifted sequences. Every record is checked against the FASTA itself."""
+    import os
+
+    fasta = tmp_path / "genome.fa"
+    records = {"chr1": "ACGT" * 25, "chr2": "TTGCA" * 10}
+    _fasta(fasta, records)
+    with genome.open_fasta(fasta) as handle:  # builds genome.fa.fai; a fresh index passes
+        assert genome.chromosome_codes(handle, "chr2").shape == (50,)
+    fai = Path(f"{fasta}.fai")
+    genome.verify_fai(fasta)
+    _fasta(fasta, change.get("records", records), change.get("width", 10), change.get("header", ""))
+    os.utime(fai, (fasta.stat().st_mtime + 10,) * 2)  # the index looks up to date
+    with pytest.raises(FastaError, match=f"{re.escape(str(fai))} does not index .*{why}"):
+        genome.verify_fai(fasta)
+    with pytest.raises(FastaError, match="delete .*genome.fa.fai so that it is rebuilt"):
+        with genome.open_fasta(fasta):
+            pass

@@ -20,6 +20,6 @@ def load_chromosomes(
     """
     lengths = scan_fasta(fasta)
     wanted = list(lengths) if chroms is None else [c for c in lengths if c in set(chroms)]
-    with open_fasta(fasta) as handle:
+    with open_fasta(fasta, lengths) as handle:
         codes = {c: chromosome_codes(handle, c) for c in wanted}
     return codes, lengths

@@ -556,7 +556,7 @@ def make_dataset(
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    with _staging(out_dir) as stages, open_fasta(fasta) as genome:
+    with _staging(out_dir) as stages, open_fasta(fasta, sizes) as genome:
         _sample_chromosomes(
             stages,
             genome,

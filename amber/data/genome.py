@@ -183,9 +183,67 @@ def scan_fasta(path: str | Path) -> dict[str, int]:
     return scanner.finish()
 
 
+def verify_fai(path: str | Path, lengths: dict[str, int] | None = None) -> None:
+    """Check ``<path>.fai`` (if there is one) against the FASTA itself.
+
+    pyfaidx trusts an index that is not older than the FASTA, so after ``touch``,
+    ``cp -p``, an untar or rsync a stale ``.fai`` silently gives shifted sequences. Record
+    names, order and lengths are compared with ``lengths`` (:func:`scan_fasta`'s result,
+    scanned here when None), and each record's offset must fall right after its own
+    header line and start a line of the indexed width. A mismatch raises
+    :class:`FastaError` naming both files.
+    """
+    path = Path(path)
+    fai = Path(f"{path}.fai")
+    if not fai.exists():
+        return
+    lengths = scan_fasta(path) if lengths is None else lengths
+
+    def stale(why: str) -> FastaError:
+        return FastaError(
+            f"{fai} does not index {path} ({why}): the FASTA changed after it was indexed; "
+            f"delete {fai} so that it is rebuilt"
+        )
+
+    rows = []
+    for number, line in enumerate(fai.read_text(errors="replace").splitlines(), start=1):
+        fields = line.split("\t")
+        if len(fields) < 5 or not all(f.strip().isdigit() for f in fields[1:5]):
+            raise stale(f"line {number} is not a .fai record")
+        rows.append((fields[0], *(int(f) for f in fields[1:5])))
+    if [r[0] for r in rows] != list(lengths):
+        raise stale("other record names or order")
+    with open(path, "rb") as handle:
+        for name, length, offset, bases, width in rows:
+            if length != lengths[name]:
+                raise stale(f"{name}: length {length} in the index, {lengths[name]} in the FASTA")
+            handle.seek(max(0, offset - 4096))
+            before = handle.read(offset - max(0, offset - 4096))
+            cut = before.rstrip(b"\r\n").rfind(b"\n")
+            header = before[cut + 1 :]
+            tokens = header[1:].split()
+            whole = cut >= 0 or offset <= 4096  # a header over 4 kB is not checked by name
+            if not before.endswith(b"\n") or (
+                whole
+                and (
+                    not header.startswith(b">")
+                    or not tokens
+                    or tokens[0].decode(errors="replace") != name
+                )
+            ):
+                raise stale(f"{name}: offset {offset} is not the start of its sequence")
+            first = handle.read(2 * width + 2)
+            line_bases = len(first.split(b"\n")[0].rstrip(b"\r"))
+            if line_bases != min(bases, length):
+                raise stale(f"{name}: first line holds {line_bases} bases, the index says {bases}")
+
+
 @contextlib.contextmanager
-def open_fasta(path: str | Path) -> Iterator[object]:
-    """Open a (scanned) FASTA with pyfaidx, returning raw strings; errors name the file.
+def open_fasta(path: str | Path, lengths: dict[str, int] | None = None) -> Iterator[object]:
+    """Open a FASTA with pyfaidx, returning raw strings; errors name the file.
+
+    An existing ``.fai`` is checked first (:func:`verify_fai`; ``lengths``: the FASTA's
+    :func:`scan_fasta` result if the caller has it, else it is scanned).
 
     The ``.fai`` index goes beside the FASTA as usual, or into a temporary folder when that
     folder is read-only (shared reference genomes often are).
@@ -193,6 +251,7 @@ def open_fasta(path: str | Path) -> Iterator[object]:
     import pyfaidx
 
     path = Path(path)
+    verify_fai(path, lengths)
     with contextlib.ExitStack() as stack:
         indexname = None
         fai = Path(f"{path}.fai")

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from amber.data.genome import verify_fai
 from amber.fileio import atomic_path
 from amber.progress import Progress
 from amber.variants.scores import LOGFC_EPS, create_scores, logit_fold_change
@@ -95,6 +96,7 @@ def score_variants(
         raise FileNotFoundError(f"{fasta}: FASTA not found")
     _check_model(model, seq_len, len(features))
 
+    verify_fai(fasta)  # Selene reads through pyfaidx, which trusts a stale index
     genome = Genome(str(fasta), init_unpicklable=True)
     check = check_vcf(
         vcf,
