@@ -113,6 +113,9 @@ def test_scan_fasta_lengths(tmp_path: Path) -> None:
         ("\n\n", r": no FASTA records"),
         ("\nACGT\n>chr1\nAC\n", r":2: sequence before the first '>' header"),
         (">\nACGT\n", r":1: header '>' without a record name"),
+        (">chr1\nAC GT\n", r":2: ' ' in the sequence of record 'chr1'"),
+        (">chr1\nACGT\n>chr2\nACGT\nAC1T\n", r":5: '1' in the sequence of record 'chr2'"),
+        (">chr1\nACGT\tAC\n", r":2: '\\t' in the sequence"),
     ],
 )
 def test_bad_fasta_names_file_and_line(tmp_path: Path, text: str, pattern: str) -> None:
@@ -145,9 +148,8 @@ def test_scan_across_block_boundaries(tmp_path: Path, monkeypatch, block: int) -
     parts = []
     for i in range(6):
         parts.append(f">r{i} description >not a header\n")
-        seq = "".join(rng.choice(list("ACGTN>"), size=int(rng.integers(1, 90))))
+        seq = "".join(rng.choice(list("ACGTNn-"), size=int(rng.integers(1, 90))))
         width = int(rng.integers(1, 30))
-        # '>' inside a line is sequence (junk, but not a header); at a line start it would be.
         parts += ["A" + seq[j + 1 : j + width] + "\n" for j in range(0, len(seq), width)]
     text = "".join(parts)
     path = fasta(tmp_path, text)
@@ -158,6 +160,10 @@ def test_scan_across_block_boundaries(tmp_path: Path, monkeypatch, block: int) -
     bad = "".join(lines + [">r3\n", "AC\n"])
     fasta(tmp_path, bad)
     with pytest.raises(FastaError, match=rf":{len(lines) + 1}: duplicated record name 'r3' "):
+        scan_fasta(path)
+    # '>' inside a line is not a header (only at a line start) but junk in the sequence.
+    fasta(tmp_path, "".join([*lines[:-1], "AC>GT\n"]))
+    with pytest.raises(FastaError, match=rf":{len(lines)}: '>' in the sequence of record 'r5'"):
         scan_fasta(path)
 
 

@@ -22,6 +22,9 @@ BASES = "ACGT"
 UNKNOWN = 4
 
 _BLOCK_BYTES = 1 << 24
+# What a sequence line may hold: IUPAC nucleotide codes in either case, gaps, line ends.
+# Anything else (digits, spaces, '*') would silently become N.
+_SEQUENCE_BYTES = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn-\r\n"
 
 
 class InputError(ValueError):
@@ -104,6 +107,8 @@ class _FastaScanner:
         return -1 if hit < 0 else hit + 1
 
     def _sequence(self, data: bytes, start: int, end: int) -> None:
+        if data[start:end].translate(None, _SEQUENCE_BYTES):
+            self._bad_character(data, start, end)
         newlines = data.count(b"\n", start, end)
         n_bases = end - start - newlines - data.count(b"\r", start, end)
         if n_bases > 0:
@@ -114,6 +119,17 @@ class _FastaScanner:
                 )
             self.current.length += n_bases
         self.line += newlines
+
+    def _bad_character(self, data: bytes, start: int, end: int) -> None:
+        segment = data[start:end]
+        at = next(i for i, b in enumerate(segment) if bytes([b]).translate(None, _SEQUENCE_BYTES))
+        if self.current is None:  # text before the first header: reported as such
+            return
+        line = self.line + segment.count(b"\n", 0, at)
+        raise FastaError(
+            f"{self.path}:{line}: {chr(segment[at])!r} in the sequence of record "
+            f"{self.current.name!r}; only IUPAC nucleotide letters (ACGTN...) and '-' are allowed"
+        )
 
     def _first_text_line(self, data: bytes, start: int, end: int) -> int:
         segment = data[start:end]
