@@ -370,3 +370,16 @@ def test_indels_near_the_ends_are_scored_or_reported(tmp_path: Path) -> None:
     assert set(scores) == {"id", "diff", "features", "model"}
     assert len(scores["id"]) == len(rows) - 3
     assert np.isfinite(scores["diff"]).all()
+
+
+def test_vcf_with_no_scorable_record_is_an_error(tmp_path: Path) -> None:
+    """All records malformed (e.g. a BED given as VCF): an error naming the file and the
+    first record's problem, not an empty scores.h5 with exit 0."""
+    from amber.variants.vcf import VcfError
+
+    fasta, _ = make_genome(tmp_path)
+    vcf = write_vcf(tmp_path / "peaks.vcf", ["chr1\t100\t200", "chr1\tnotanumber\tx\tA\tG"])
+    with pytest.raises(VcfError, match=r"peaks\.vcf: none of its 2 records can be scored; the "
+                       r"first, line 3: malformed_line"):  # fmt: skip
+        score_variants(tiny_model(200), FEATURES, vcf, fasta, tmp_path / "o", seq_len=200)
+    assert not (tmp_path / "o" / "scores.h5").exists()

@@ -43,7 +43,14 @@ from amber.data.genome import verify_fai
 from amber.fileio import atomic_path
 from amber.progress import Progress
 from amber.variants.scores import LOGFC_EPS, create_scores, logit_fold_change
-from amber.variants.vcf import MULTIALLELIC_MODES, REQUIRED_COLUMNS, Variant, VcfCheck, check_vcf
+from amber.variants.vcf import (
+    MULTIALLELIC_MODES,
+    REQUIRED_COLUMNS,
+    Variant,
+    VcfCheck,
+    VcfError,
+    check_vcf,
+)
 
 log = logging.getLogger("amber")
 
@@ -107,6 +114,12 @@ def score_variants(
     )
     variants = check.variants
     _log_check(check, vcf)
+    if check.records and not variants:
+        first = check.skipped[0]
+        raise VcfError(
+            f"{vcf}: none of its {check.records} records can be scored; the first, line "
+            f"{first.line}: {first.reason} ({first.detail})"
+        )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     attrs = {
