@@ -346,3 +346,20 @@ def test_summary_and_figure_on_small_tables(tmp_path: Path) -> None:
     assert len(series["searched"]["y"][0]) == 2 * len(annotations)
     points = sidecar["panels"][2]["series"]
     assert {p for s in points for p in s["models"]} == set(tables)
+
+
+def test_munge_drops_infinite_z_and_zero_se() -> None:
+    """Z = inf (or BETA / SE with SE = 0) would dominate the regression: dropped, counted."""
+    raw = _raw()
+    raw.loc[1, "Z"] = np.inf
+    raw.loc[3, "Z"] = -np.inf
+    table, counts = munge(raw)
+    assert counts["non_finite"] == 2
+    assert table["SNP"].tolist() == ["rs1", "rs3", "rs5"]
+    beta = (
+        _raw()
+        .drop(columns="Z")
+        .assign(BETA=[0.2, -0.4, 0.1, 0.6, -0.2], SE=[0.2, 0, 0.2, 0.2, 0.2])
+    )
+    table, counts = munge(beta)
+    assert counts["non_finite"] == 1 and "rs2" not in table["SNP"].tolist()

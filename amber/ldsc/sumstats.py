@@ -57,6 +57,7 @@ DROP_REASONS = (
     "not_in_reference",
     "not_snp_or_ambiguous",
     "bad_p",
+    "non_finite",  # Z or N infinite or undefined (e.g. SE = 0)
     "duplicated_snp",
     "low_n",
     "allele_mismatch",
@@ -177,6 +178,9 @@ def munge(
         bad = ~((p > 0) & (p <= 1)).to_numpy()
         counts["bad_p"] = int((keep & bad).sum())
         keep &= ~bad
+    finite = (np.isfinite(out["Z"]) & np.isfinite(out["N"])).to_numpy()
+    counts["non_finite"] = int((keep & ~finite).sum())
+    keep &= finite
     out = out.loc[keep].reset_index(drop=True)
     before = len(out)
     out = out.drop_duplicates(subset="SNP").reset_index(drop=True)
