@@ -257,3 +257,14 @@ def test_stale_fai_is_refused_naming_both_files(tmp_path: Path, change: dict, wh
     with pytest.raises(FastaError, match="delete .*genome.fa.fai so that it is rebuilt"):
         with genome.open_fasta(fasta):
             pass
+
+
+def test_make_dataset_refuses_an_empty_bed(inputs, tmp_path: Path) -> None:
+    """An empty BED would give its feature no positive at all (exit 0 before)."""
+    fa, tsv, bed_dir = inputs
+    path = bed_dir / "A_CTCF_None.bed"
+    path.write_text("# track name=empty\n")
+    out = tmp_path / "out"
+    with pytest.raises(BedError, match=re.escape(f"{path}: no peak on the chromosomes")):
+        run(fa, tsv, bed_dir, out)
+    assert not out.exists() or list(out.iterdir()) == []

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from amber.data.bed import feature_bed_files, read_bed
+from amber.data.bed import BedError, feature_bed_files, read_bed
 from amber.data.features import Feature, read_features, write_features
 from amber.data.genome import (
     BASES,
@@ -151,7 +151,13 @@ def label_features(
     keep = set(chroms)
     labels = {c: _ChromLabels() for c in chroms}
     for index, path in enumerate(tqdm(bed_paths, desc="labelling", unit="BED", disable=None)):
-        hits = positive_bins(read_bed(path, chrom_sizes, keep=keep), bin_size)
+        peaks = read_bed(path, chrom_sizes, keep=keep)
+        if len(peaks) == 0:  # the feature would have no positive anywhere
+            raise BedError(
+                f"{path}: no peak on the chromosomes of this dataset ({len(keep)} used); "
+                "is the BED empty or for another genome?"
+            )
+        hits = positive_bins(peaks, bin_size)
         for chrom, group in hits.groupby("Chromosome", sort=False):
             bins = group["Bin"].to_numpy(np.int64)
             labels[str(chrom)].bins.append(bins)
