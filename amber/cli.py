@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -74,8 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
     keep_freed_memory()
+    # SLURM's scancel and time limits send SIGTERM: unwind like Ctrl-C, so that temporary
+    # files are removed and the log says why the job ended.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         args.func(args)
+    except _Terminated:
+        print(f"amber {args.command}: stopped by SIGTERM (rerun to resume)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"amber {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -86,7 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "(--debug shows the traceback)"
         print(f"amber {args.command}: error: {message} {hint}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM (a BaseException, like KeyboardInterrupt, so
+    that ``except Exception`` blocks do not swallow it)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -347,3 +348,23 @@ def test_planted_or_broken_checkpoint_never_runs_code(
     assert result.returncode == 1
     assert f"{out / 'checkpoint.pt'} is not a readable checkpoint" in result.stderr
     assert result.stderr.count("\n") <= 3
+
+
+def test_sigterm_stops_with_a_message_and_no_temporary_files(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """scancel and SLURM time limits send SIGTERM: the job says so, leaves no .tmp file,
+    and the same command resumes from the last checkpoint."""
+    train, valid = planted
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    stopped = kill_once_exists(
+        _search_cmd(train, valid, out), out / "history.csv", env, deadline_s=300, poll_s=0.02,
+        sig=signal.SIGTERM,
+    )  # fmt: skip
+    assert not (out / "arch.json").exists(), "SIGTERM came too late to test"
+    assert stopped.returncode == 143
+    assert "amber search: stopped by SIGTERM (rerun to resume)" in stopped.stderr
+    assert list(out.glob(".*.tmp")) == []
+    done = subprocess.run(_search_cmd(train, valid, out), env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "resuming search" in done.stderr
