@@ -368,3 +368,21 @@ def test_sigterm_stops_with_a_message_and_no_temporary_files(
     assert list(out.glob(".*.tmp")) == []
     done = subprocess.run(_search_cmd(train, valid, out), env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "resuming search" in done.stderr
+
+
+def test_killed_rerun_of_a_finished_search_leaves_no_old_result(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Rerunning a finished search (other settings) and killing it must not leave the
+    old arch.json beside the new, partial history."""
+    train, valid = planted
+    out = tmp_path / "run"
+    subprocess.run(_search_cmd(train, valid, out), check=True, timeout=600, capture_output=True)
+    assert (out / "arch.json").exists()
+    cmd = _search_cmd(train, valid, out)
+    cmd[cmd.index("--seed") + 1] = "4"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    (out / "history.csv").unlink()  # so that the kill waits for the rerun's first step
+    kill_once_exists(cmd, out / "history.csv", env, deadline_s=300, poll_s=0.02)
+    assert (out / "checkpoint.pt").exists(), "the kill came too late to test"
+    assert not (out / "arch.json").exists() and not (out / "supernet.pt").exists()

@@ -55,6 +55,7 @@ log = logging.getLogger("amber")
 
 CHECKPOINT = "checkpoint.pt"
 SUPERNET = "supernet.pt"
+OUTPUTS = ("arch.json", "history.csv", "op_probs.tsv", "op_embeddings.tsv", "summary.json")
 HISTORY_FIELDS = (
     "step",
     "mean_reward",
@@ -265,6 +266,9 @@ def run_search(
         torch.set_rng_state(ckpt["torch_rng"])
         state = ckpt["state"]
         log.info("resuming search from %s after step %d", ckpt_path, state["step"])
+    else:  # a fresh start: no output of an earlier run may outlive a kill of this one
+        for name in (*OUTPUTS, SUPERNET):
+            (out_dir / name).unlink(missing_ok=True)
 
     def save_checkpoint() -> None:
         payload = {
