@@ -48,12 +48,19 @@ def save_torch(obj: object, path: str | os.PathLike[str]) -> None:
         torch.save(obj, handle)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict:
-    """A resume checkpoint written by ``torch.save``, loaded without running code.
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    kind: str = "checkpoint",
+    fix: str = "delete it to start afresh",
+) -> dict:
+    """A file written by ``torch.save`` (a resume checkpoint, or a model's weights),
+    loaded without running code.
 
-    ``weights_only=True``: a checkpoint planted in a copied or shared run folder can hold
+    ``weights_only=True``: a file planted in a copied or shared run folder can hold
     tensors and plain Python values only, never a pickled object that executes on load.
-    A truncated, empty or foreign file is refused with one line naming it.
+    A truncated, empty or foreign file is refused with one line naming it, the ``kind``
+    of file expected and what to do (``fix``).
     """
     import pickle
     import zipfile
@@ -64,9 +71,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RuntimeError(
-            f"{path} is not a readable checkpoint ({reason[:200]}); delete it to start afresh"
-        ) from None
+        raise RuntimeError(f"{path} is not a readable {kind} ({reason[:200]}); {fix}") from None
     if not isinstance(payload, dict):
-        raise RuntimeError(f"{path} is not a checkpoint of this program; delete it to start afresh")
+        raise RuntimeError(f"{path} is not a {kind} of this program; {fix}")
     return payload

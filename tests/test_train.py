@@ -242,3 +242,20 @@ def test_selene_loads_the_saved_weights(trained: dict[str, Path]) -> None:
         x = torch.rand(4, 4, SEQ_LEN)
         with torch.no_grad():
             assert torch.equal(model(x), load_model(folder)(x))
+
+
+def test_truncated_model_file_is_named(trained: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from amber.train.model_io import load_model
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained["nas"], model_dir)
+    weights = model_dir / "model.pt"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(RuntimeError, match=f"{weights} is not a readable model weights file .*"
+                       "retrain the model to rewrite it"):  # fmt: skip
+        load_model(model_dir)
+    weights.write_bytes(b"")
+    with pytest.raises(RuntimeError, match=f"{weights} is not a readable model weights file"):
+        load_model(model_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -383,3 +384,13 @@ def test_vcf_with_no_scorable_record_is_an_error(tmp_path: Path) -> None:
                        r"first, line 3: malformed_line"):  # fmt: skip
         score_variants(tiny_model(200), FEATURES, vcf, fasta, tmp_path / "o", seq_len=200)
     assert not (tmp_path / "o" / "scores.h5").exists()
+
+
+def test_gzipped_fasta_is_named_before_selene_reads_it(tmp_path: Path) -> None:
+    fasta, genome = make_genome(tmp_path)
+    gz = tmp_path / "genome.fa.gz"
+    gz.write_bytes(gzip.compress(fasta.read_bytes()))
+    g = genome["chr1"]
+    vcf = write_vcf(tmp_path / "v.vcf", [f"chr1\t500\tv\t{g[499]}\t{other_base(g[499])}"])
+    with pytest.raises(ValueError, match=re.escape(f"{gz}: the FASTA is gzip-compressed")):
+        score_variants(tiny_model(200), FEATURES, vcf, gz, tmp_path / "o", seq_len=200)

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from amber.data.genome import verify_fai
+from amber.data.genome import scan_fasta, verify_fai
 from amber.fileio import atomic_path
 from amber.progress import Progress
 from amber.variants.scores import LOGFC_EPS, create_scores, logit_fold_change
@@ -103,7 +103,9 @@ def score_variants(
         raise FileNotFoundError(f"{fasta}: FASTA not found")
     _check_model(model, seq_len, len(features))
 
-    verify_fai(fasta)  # Selene reads through pyfaidx, which trusts a stale index
+    # Selene reads through pyfaidx, which trusts a stale index and fails on a gzipped or
+    # malformed FASTA with errors that name no file: check it first.
+    verify_fai(fasta, scan_fasta(fasta))
     genome = Genome(str(fasta), init_unpicklable=True)
     check = check_vcf(
         vcf,
