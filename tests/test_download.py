@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import tarfile
 from pathlib import Path
 
@@ -193,6 +194,9 @@ def test_extract_all_and_selected(tmp_path: Path) -> None:
         out / "deepsea_train/valid.mat",
     ]
     assert (out / "deepsea_train" / "valid.mat").read_bytes() == b"v"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's 0700
 
     flat = tmp_path / "flat"
     flat.mkdir()  # Snakemake creates output folders before the job runs

@@ -363,3 +363,14 @@ def test_munge_drops_infinite_z_and_zero_se() -> None:
     )
     table, counts = munge(beta)
     assert counts["non_finite"] == 1 and "rs2" not in table["SNP"].tolist()
+
+
+def test_parquet_sumstats_are_named(tmp_path: Path) -> None:
+    """A Parquet file (magic bytes PAR1; no Parquet writer is installed, so the bytes are
+    written by hand) is refused by name instead of a parser error about whitespace."""
+    from amber.ldsc.sumstats import read_table
+
+    path = tmp_path / "gwas.parquet"
+    path.write_bytes(b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x04\x15\x00\x12\x00\x00PAR1")
+    with pytest.raises(SumstatsError, match=f"{path}: a Parquet file; give summary statistics"):
+        read_table(path)

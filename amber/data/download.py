@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, current_umask
 
 log = logging.getLogger(__name__)
 
@@ -407,6 +407,7 @@ def extract_tar(
             except tarfile.FilterError as exc:
                 raise ArchiveError(f"{archive}: unsafe member refused: {exc}") from exc
         files = sorted(p.relative_to(tmp) for p in tmp.rglob("*") if not p.is_dir())
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's 0700 would stay on dest_dir
         _publish(tmp, dest_dir)
     finally:
         if tmp.exists():

@@ -15,6 +15,7 @@ the reference's A1 when the alleles are swapped. All SNPs dropped is an error.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from pathlib import Path
@@ -217,7 +218,15 @@ def munge(
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
+    """A whitespace-separated text table (optionally gzipped), all columns as strings."""
     path = Path(path)
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        magic = handle.read(4)
+        if magic == b"PAR1":
+            raise SumstatsError(
+                f"{path}: a Parquet file; give summary statistics as a text table "
+                "(whitespace-separated, optionally gzipped)"
+            )
     try:
         return pd.read_csv(path, sep=r"\s+", na_values=[".", "NA"], dtype=str)
     except FileNotFoundError:
