@@ -53,7 +53,7 @@ def save_torch(obj: object, path: str | os.PathLike[str]) -> None:
         torch.save(obj, handle)
 
 
-def load_checkpoint(
+def load_torch(
     path: str | os.PathLike[str],
     *,
     kind: str = "checkpoint",

@@ -220,12 +220,13 @@ def fidelity_task(space: str, data: str, settings: dict, search_dir: str, archs:
 
     out = Path(search_dir) / "fidelity.json"
     key = digest(archs, RECAL_SAMPLES, BOOTSTRAP)
-    if out.exists() and json.loads(out.read_text())["key"] == key:
-        return json.loads(out.read_text())
+    cached = json.loads(out.read_text()) if out.exists() else {}
+    if cached.get("key") == key:
+        return cached
     data_dir = Path(data)
     info = dataset_info(data_dir / "train.h5")
     supernet = Supernet(load_space(space), info["seq_len"], info["n_features"])
-    supernet.load_state_dict(torch.load(Path(search_dir) / "supernet.pt", weights_only=True))
+    weights = torch.load(Path(search_dir) / "supernet.pt", weights_only=True)
     seed, batch = settings["seed"], settings["eval_batch_size"]
     x, y = read_subsample(data_dir / "valid.h5", settings["valid_samples"], seed=seed)
     y = np.asarray(y)
@@ -235,7 +236,7 @@ def fidelity_task(space: str, data: str, settings: dict, search_dir: str, archs:
     result: dict[str, Any] = {"key": key}
     for variant, recal in (("stored", None), ("recalibrated", x_recal)):
         # Fresh weights per variant: recalibration overwrites the stored statistics.
-        supernet.load_state_dict(torch.load(Path(search_dir) / "supernet.pt", weights_only=True))
+        supernet.load_state_dict(weights)
         rewards, sds = [], []
         for arch in archs:
             a = Architecture.from_json(arch)

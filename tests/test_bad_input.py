@@ -196,13 +196,21 @@ def run(fa: Path, tsv: Path, bed_dir: Path, out: Path) -> dict:
     )
 
 
-def test_make_dataset_reports_bad_bed_line(inputs, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("chr1\t10\t100\nchr3\t1\t5\n", ":2: chromosome 'chr3'"),
+        # An empty BED would give its feature no positive at all (exit 0 before).
+        ("# track name=empty\n", ": no peak on the chromosomes"),
+    ],
+)
+def test_make_dataset_reports_bad_bed(inputs, tmp_path: Path, text: str, message: str) -> None:
     fa, tsv, bed_dir = inputs
     run(fa, tsv, bed_dir, tmp_path / "ok")  # the good input works
     path = bed_dir / "A_CTCF_None.bed"
-    path.write_text("chr1\t10\t100\nchr3\t1\t5\n")
+    path.write_text(text)
     out = tmp_path / "out"
-    with pytest.raises(BedError, match=re.escape(f"{path}:2: chromosome 'chr3'")):
+    with pytest.raises(BedError, match=re.escape(f"{path}{message}")):
         run(fa, tsv, bed_dir, out)
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -257,14 +265,3 @@ def test_stale_fai_is_refused_naming_both_files(tmp_path: Path, change: dict, wh
     with pytest.raises(FastaError, match="delete .*genome.fa.fai so that it is rebuilt"):
         with genome.open_fasta(fasta):
             pass
-
-
-def test_make_dataset_refuses_an_empty_bed(inputs, tmp_path: Path) -> None:
-    """An empty BED would give its feature no positive at all (exit 0 before)."""
-    fa, tsv, bed_dir = inputs
-    path = bed_dir / "A_CTCF_None.bed"
-    path.write_text("# track name=empty\n")
-    out = tmp_path / "out"
-    with pytest.raises(BedError, match=re.escape(f"{path}: no peak on the chromosomes")):
-        run(fa, tsv, bed_dir, out)
-    assert not out.exists() or list(out.iterdir()) == []

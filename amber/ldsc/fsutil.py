@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, current_umask
 
 
 @contextlib.contextmanager
@@ -27,19 +27,13 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _column_text(values: pd.Series, spec: str | None) -> list[str]:

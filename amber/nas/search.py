@@ -42,7 +42,7 @@ from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, read_subsample
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_checkpoint, save_torch
+from amber.fileio import atomic_path, load_torch, save_torch
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
@@ -180,6 +180,11 @@ def uniform_archs(
     return [sample_uniform(space, rng, skip_prob=skip_prob) for _ in range(n)]
 
 
+def _ranking(archs: list[Architecture], rewards: list[float]) -> dict:
+    """The candidates the result is chosen from (best reward wins), as the checkpoint keeps them."""
+    return {"archs": [a.to_json() for a in archs], "rewards": [float(r) for r in rewards]}
+
+
 def _train_children(
     supernet: Supernet,
     optimizer: torch.optim.Optimizer,
@@ -252,7 +257,7 @@ def run_search(
 
     ckpt_path = out_dir / CHECKPOINT
     if ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
+        ckpt = load_torch(ckpt_path)
         if ckpt["fingerprint"] != fingerprint:
             raise RuntimeError(
                 f"{ckpt_path} belongs to a search with other settings or data; "
@@ -353,10 +358,7 @@ def run_search(
             skip_density = float(np.mean([s.skip_density for s in samples]))
             entropy = float(np.mean([s.entropy for s in samples]))
             best_arch = archs[int(np.argmax(rewards))].to_json()
-            state["last_step"] = {
-                "archs": [a.to_json() for a in archs],
-                "rewards": [float(r) for r in rewards],
-            }
+            state["last_step"] = _ranking(archs, rewards)
         state["op_probs"].append((step, op_probs.tolist()))
         state["history"].append(
             {
@@ -388,11 +390,7 @@ def run_search(
         n = config.steps * config.archs_per_step
         log.info("ranking %d uniform architectures by their supernet reward", n)
         archs = uniform_archs(space, n, config.seed, config.steps, skip_prob)
-        rewards = score(archs)
-        state["last_step"] = {
-            "archs": [a.to_json() for a in archs],
-            "rewards": [float(r) for r in rewards],
-        }
+        state["last_step"] = _ranking(archs, score(archs))
         save_checkpoint()
     _write_outputs(out_dir, state, space, controller)
     last = state["last_step"]

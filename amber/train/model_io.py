@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from amber.fileio import atomic_path, load_checkpoint, save_torch
+from amber.fileio import atomic_path, load_torch, save_torch
 from amber.nas.arch import Architecture
 from amber.nas.child import build_child
 from amber.nas.space import OP_TYPES, ModelSpace, parse_space
@@ -165,7 +165,7 @@ def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.
     model_dir = Path(model_dir)
     info = read_model_info(model_dir)
     model = build_model(info, source=str(model_dir / SIDECAR))
-    weights = load_checkpoint(
+    weights = load_torch(
         model_dir / WEIGHTS, kind="model weights file", fix="retrain the model to rewrite it"
     )
     try:

@@ -37,7 +37,7 @@ from torch import nn
 
 from amber.data.loader import dataset_info, iter_batches, read_subsample
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_checkpoint, save_torch
+from amber.fileio import atomic_path, load_torch, save_torch
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
 from amber.nas.child import count_parameters, he_init_
@@ -228,7 +228,7 @@ def train_model(
 
     ckpt_path = out_dir / CHECKPOINT
     if ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
+        ckpt = load_torch(ckpt_path)
         if ckpt.get("fingerprint") != fingerprint:
             raise RuntimeError(
                 f"{ckpt_path} belongs to a training run with other settings or data; "
