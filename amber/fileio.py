@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,32 @@ def current_umask() -> int:
     return mask
 
 
+def temp_beside(final: Path, *, directory: bool = False) -> Path:
+    """A new temporary file (or folder) ``.<name>.<random>.tmp`` beside ``final``.
+
+    Temporaries left beside ``final`` by an earlier writer that was killed (SIGKILL, a
+    node crash) are removed first: only one job writes a given output at a time, so they
+    are garbage, and a rerun must not leave them (GB-sized, for a download) behind.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{final.name}."
+    # tempfile's random part is 8 characters without dots, so "x.json"'s temporaries
+    # are not taken for "x"'s.
+    for stale in glob.glob(glob.escape(str(final.parent / prefix)) + "?" * 8 + ".tmp"):
+        if "." in Path(stale).name[len(prefix) : -4]:
+            continue
+        if os.path.isdir(stale) and not os.path.islink(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
+    if directory:
+        return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=final.parent))
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
@@ -24,10 +52,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     under the final name, which is what Snakemake and users rely on.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = temp_beside(final)
     # mkstemp creates 0600 files; give outputs the usual umask-based mode instead.
     os.chmod(tmp_path, 0o666 & ~current_umask())
     try:

@@ -4,31 +4,15 @@ validation errors, and a real end-to-end run of the data stage on a tiny config.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import h5py
 import pytest
+from workflow_runs import ROOT, TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SHIPPED = ["config/config.yaml", "config/paper.yaml", "config/own_data.example.yaml"]
-
-
-def snakemake(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run(
-        [*SNAKEMAKE, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.mark.parametrize("configfile", SHIPPED)
@@ -72,21 +56,7 @@ def test_config_bad_source_is_rejected(tmp_path: Path) -> None:
     assert "'ucsc' is not one of" in result.stdout + result.stderr
 
 
-TINY = ["--configfile", "tests/configs/tiny.yaml"]
 FIGURES = ["fig2a", "fig3a", "fig3b", "fig4a", "fig5", "search_progress"]
-
-
-@pytest.fixture(scope="module")
-def tiny_run() -> Path:
-    """The whole workflow on a tiny simulated genome, run for real by Snakemake."""
-    out = ROOT / "results" / "test_tiny"
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(ROOT / "logs" / "test_tiny", ignore_errors=True)
-    result = snakemake(*TINY, "--cores", "2", timeout=1800)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    yield out
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(ROOT / "logs" / "test_tiny", ignore_errors=True)
 
 
 def test_data_stage_end_to_end(tiny_run: Path) -> None:

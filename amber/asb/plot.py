@@ -16,6 +16,7 @@ import pandas as pd
 
 from amber.asb.benchmark import SHOWN_KINDS
 from amber.fileio import atomic_path
+from amber.plots.render import write_png_pdf
 
 PANELS = (("loss", "Loss of binding vs neutral"), ("gain", "Gain of binding vs neutral"))
 COLOURS = {"searched": "#e6862e", "sampled": "#8c8c8c", "pwm": "#4c72b0"}
@@ -121,9 +122,7 @@ def plot_fig4a(
     axes[0].set_ylabel("AUROC per TF")
     fig.tight_layout()
     sidecar_data = {"figure": "4a", "source": str(auroc_path), "panels": panels}
-    for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150)
+    write_png_pdf(fig, png, pdf, "Fig. 4a")
     plt.close(fig)
     with atomic_path(sidecar) as tmp:
         tmp.write_text(json.dumps(sidecar_data, indent=2) + "\n")

@@ -23,7 +23,6 @@ import posixpath
 import re
 import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from amber.fileio import atomic_path, current_umask
+from amber.fileio import atomic_path, current_umask, temp_beside
 
 log = logging.getLogger(__name__)
 
@@ -390,8 +389,7 @@ def extract_tar(
     leaves no partial output. Returns the extracted files' paths, sorted.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", suffix=".tmp", dir=dest_dir.parent))
+    tmp = temp_beside(dest_dir, directory=True)
     try:
         with tarfile.open(archive, "r:*") as tar:
             infos = tar.getmembers()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from amber.fileio import atomic_path, current_umask
+from amber.fileio import atomic_path, current_umask, temp_beside
 
 
 @contextlib.contextmanager
@@ -23,8 +23,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     must not leave a folder that looks complete.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = temp_beside(final, directory=True)
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~current_umask())
@@ -61,7 +60,10 @@ def write_table(frame: pd.DataFrame, path: str | Path, float_format: str | None 
         if path.suffix == ".gz":
             with (
                 open(tmp, "wb") as raw,
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as handle,
+                # No name or time in the header: identical tables, identical bytes.
+                gzip.GzipFile(
+                    filename="", fileobj=raw, mode="wb", compresslevel=1, mtime=0
+                ) as handle,
             ):
                 handle.write(text.encode())
         else:

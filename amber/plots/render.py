@@ -54,18 +54,23 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def write_png_pdf(fig, png: str | Path, pdf: str | Path, title: str, dpi: int = 150) -> None:
+    """``fig`` as PNG and PDF, atomically, with fixed metadata (no creation date), so
+    identical runs give byte-identical files."""
+    # Temp files end in .tmp, so the format is given explicitly.
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Title": title, "Software": "amber"})
+    with atomic_path(pdf) as tmp:
+        fig.savefig(
+            tmp, format="pdf", metadata={"Title": title, "Creator": "amber", "CreationDate": None}
+        )
+
+
 def save_figure(fig, out: str | Path, sidecar: dict[str, Any], dpi: int = 150) -> Path:
     """Write ``<stem>.png``, ``<stem>.pdf`` and ``<stem>.json`` atomically; return the PNG."""
     paths = figure_paths(out)
     title = str(sidecar.get("title", paths["png"].stem))
-    # Temp files end in .tmp, so the format is given explicitly; fixed metadata keeps
-    # the outputs byte-stable between reruns.
-    with atomic_path(paths["png"]) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Title": title, "Software": "amber"})
-    with atomic_path(paths["pdf"]) as tmp:
-        fig.savefig(
-            tmp, format="pdf", metadata={"Title": title, "Creator": "amber", "CreationDate": None}
-        )
+    write_png_pdf(fig, paths["png"], paths["pdf"], title, dpi)
     with atomic_path(paths["json"]) as tmp:
         tmp.write_text(json.dumps(_json_safe(sidecar), indent=1) + "\n")
     return paths["png"]
