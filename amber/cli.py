@@ -70,10 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
-    )
+    _log_to_stderr(logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO)
     keep_freed_memory()
     # SLURM's scancel and time limits send SIGTERM: unwind like Ctrl-C, so that temporary
     # files are removed and the log says why the job ended.
@@ -96,6 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _log_to_stderr(level: int) -> None:
+    """Send the ``amber`` loggers to the current stderr at ``level``, replacing what an
+    earlier call set up (``logging.basicConfig`` acts only once per process, so a second
+    command in one process kept the first one's level and stream)."""
+    logger = logging.getLogger("amber")
+    for handler in [h for h in logger.handlers if getattr(h, "amber_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.amber_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 class _Terminated(BaseException):

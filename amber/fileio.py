@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import shutil
@@ -16,6 +17,33 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# A full disk, a full quota, a file-size limit (ulimit -f): the write cannot succeed here.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class WriteError(OSError):
+    """An output could not be written for lack of space; the message names the file."""
+
+
+@contextlib.contextmanager
+def naming_write_errors(target: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a no-space error inside the block ("[Errno 28] No space left on device",
+    with no file name) into one naming ``target`` and saying what to do."""
+    try:
+        yield
+    except WriteError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise
+        reason = os.strerror(exc.errno)
+        raise WriteError(
+            exc.errno,
+            f"could not write {target}: {reason}; free space on its file system "
+            "(or raise the file-size limit), then rerun",
+        ) from exc
 
 
 def temp_beside(final: Path, *, directory: bool = False) -> Path:
@@ -56,10 +84,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     # mkstemp creates 0600 files; give outputs the usual umask-based mode instead.
     os.chmod(tmp_path, 0o666 & ~current_umask())
     try:
-        yield tmp_path
-        # On disk before the rename: after a crash the final name holds old or new, whole.
-        with open(tmp_path, "rb") as handle:
-            os.fsync(handle.fileno())
+        with naming_write_errors(final):
+            yield tmp_path
+            # On disk before the rename: after a crash the final name holds old or new.
+            with open(tmp_path, "rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
@@ -75,7 +104,14 @@ def save_torch(obj: object, path: str | os.PathLike[str]) -> None:
     import torch
 
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(obj, handle)
+        try:
+            torch.save(obj, handle)
+        except RuntimeError as exc:  # torch's zip writer hides the OSError behind it
+            raise WriteError(
+                errno.EIO,
+                f"could not write {path} ({' '.join(str(exc).split())}): is its file "
+                "system full (or a file-size limit reached)? Free space, then rerun",
+            ) from exc
 
 
 def load_torch(

@@ -1,4 +1,5 @@
-"""Bad FASTA/BED/feature input fails early with the file and line in the message."""
+"""Bad input fails early with the file (and line) in one message: the readers of FASTA, BED
+and features, then the battery of every bad input through the `amber` command."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from amber.data import genome
 from amber.data.bed import BedError, feature_bed_files, read_bed
-from amber.data.dataset import make_dataset
 from amber.data.features import Feature, write_features
 from amber.data.genome import FastaError, InputError, scan_fasta
 
@@ -167,68 +167,6 @@ def test_scan_across_block_boundaries(tmp_path: Path, monkeypatch, block: int) -
         scan_fasta(path)
 
 
-# --- end to end: make_dataset stops before writing anything ---------------------------
-
-
-@pytest.fixture()
-def inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
-    fa = tmp_path / "genome.fa"
-    fa.write_text(">chr1\n" + "ACGT" * 100 + "\n>chr2\n" + "ACGT" * 100 + "\n")
-    tsv = tmp_path / "features.tsv"
-    write_features([Feature("A|CTCF|None", "A", "CTCF", "TF")], tsv)
-    bed_dir = tmp_path / "peaks"
-    bed_dir.mkdir()
-    (bed_dir / "A_CTCF_None.bed").write_text("chr1\t10\t100\n")
-    return fa, tsv, bed_dir
-
-
-def run(fa: Path, tsv: Path, bed_dir: Path, out: Path) -> dict:
-    return make_dataset(
-        fa,
-        tsv,
-        bed_dir,
-        out,
-        bin_size=20,
-        seq_len=40,
-        valid_chroms=["chr2"],
-        test_chroms=[],
-        negative_fraction=0.5,
-    )
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("chr1\t10\t100\nchr3\t1\t5\n", ":2: chromosome 'chr3'"),
-        # An empty BED would give its feature no positive at all (exit 0 before).
-        ("# track name=empty\n", ": no peak on the chromosomes"),
-    ],
-)
-def test_make_dataset_reports_bad_bed(inputs, tmp_path: Path, text: str, message: str) -> None:
-    fa, tsv, bed_dir = inputs
-    run(fa, tsv, bed_dir, tmp_path / "ok")  # the good input works
-    path = bed_dir / "A_CTCF_None.bed"
-    path.write_text(text)
-    out = tmp_path / "out"
-    with pytest.raises(BedError, match=re.escape(f"{path}{message}")):
-        run(fa, tsv, bed_dir, out)
-    assert not out.exists() or list(out.iterdir()) == []
-
-
-def test_make_dataset_reports_bad_fasta(inputs, tmp_path: Path) -> None:
-    fa, tsv, bed_dir = inputs
-    fa.write_text(">chr1\n" + "ACGT" * 100 + "\n>chr2\n>chr3\nAC\n")
-    with pytest.raises(FastaError, match=re.escape(f"{fa}:3: record 'chr2' is empty")):
-        run(fa, tsv, bed_dir, tmp_path / "out")
-
-
-def test_make_dataset_reports_extra_bed(inputs, tmp_path: Path) -> None:
-    fa, tsv, bed_dir = inputs
-    (bed_dir / "B_CTCF_None.bed").write_text("chr1\t1\t2\n")
-    with pytest.raises(BedError, match=re.escape(str(bed_dir / "B_CTCF_None.bed"))):
-        run(fa, tsv, bed_dir, tmp_path / "out")
-
-
 def _fasta(path: Path, records: dict[str, str], width: int = 10, header: str = "") -> None:
     lines = []
     for name, seq in records.items():
@@ -265,3 +203,368 @@ def test_stale_fai_is_refused_naming_both_files(tmp_path: Path, change: dict, wh
     with pytest.raises(FastaError, match="delete .*genome.fa.fai so that it is rebuilt"):
         with genome.open_fasta(fasta):
             pass
+
+
+# --- the battery: every bad input, through the command a user runs ----------------------
+#
+# One row per case: how to build the bad input from a good kit, the `amber` command, the
+# fragment its one-line message must hold, and which outputs must not exist afterwards.
+# A new stage adds its rows here. "warning" rows finish (exit 0) and say what they dropped.
+
+GOOD_SEQS = {
+    name: "".join(np.random.default_rng(i).choice(list("ACGT"), n))
+    for i, (name, n) in enumerate((("chr1", 3000), ("chr2", 1200), ("chr3", 1200)))
+}
+PEAKS = "chr1\t200\t400\nchr1\t1500\t1700\nchr2\t300\t500\nchr3\t600\t800\n"
+DEMO_SPACE = Path(__file__).resolve().parents[1] / "config" / "model_spaces" / "demo.yaml"
+
+
+def _write_fasta(path: Path, seqs: dict[str, str], width: int = 60) -> Path:
+    with open(path, "w") as handle:
+        for name, seq in seqs.items():
+            handle.write(f">{name}\n")
+            handle.writelines(seq[i : i + width] + "\n" for i in range(0, len(seq), width))
+    return path
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Good inputs of every stage: genome, features and peaks, a dataset made from them,
+    a saved model, a VCF and GWAS summary statistics."""
+    import torch
+
+    from amber.cli import main
+    from amber.nas.arch import sample_uniform
+    from amber.nas.child import build_child
+    from amber.nas.space import load_space
+    from amber.train.model_io import nas_description, plain_state_dict, save_model
+
+    root = tmp_path_factory.mktemp("kit")
+    k = {"fasta": _write_fasta(root / "genome.fa", GOOD_SEQS), "features": root / "features.tsv"}
+    write_features([Feature("A|CTCF|None", "A", "CTCF", "TF")], k["features"])
+    k["beds"] = root / "peaks"
+    k["beds"].mkdir()
+    (k["beds"] / "A_CTCF_None.bed").write_text(PEAKS)
+    k["data"] = root / "data"
+    assert main(_make_dataset_argv(k, k["fasta"], k["beds"], k["data"])) == 0
+    space = load_space(DEMO_SPACE)
+    arch = sample_uniform(space, np.random.default_rng(3))
+    k["arch"] = root / "arch.json"
+    arch.save(k["arch"])
+    torch.manual_seed(0)
+    model = build_child(arch, space, 200, 1)
+    desc = nas_description(arch, space, 200, 1, width_multiplier=1.0, pool_dropout=0.0)
+    k["model"] = root / "model"
+    save_model(k["model"], plain_state_dict(model), {**desc, "features": ["A|CTCF|None"]})
+    ref = GOOD_SEQS["chr1"][999]
+    alt = "A" if ref != "A" else "C"
+    k["vcf"] = root / "v.vcf"
+    k["vcf"].write_text(
+        f"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t1000\tv1\t{ref}\t{alt}\n"
+    )
+    k["sumstats"] = root / "gwas.tsv"
+    rows = [f"rs{i}\tA\tG\t{z}\t1000" for i, z in enumerate([0.5, -1.2, 2.0, 0.1, -0.3])]
+    k["sumstats"].write_text("SNP\tA1\tA2\tZ\tN\n" + "\n".join(rows) + "\n")
+    return k
+
+
+def _make_dataset_argv(k: dict[str, Path], fasta: Path, beds: Path, out: Path) -> list[str]:
+    return [
+        "make-dataset", "--fasta", str(fasta), "--features", str(k["features"]),
+        "--bed-dir", str(beds), "--out", str(out), "--bin-size", "20", "--seq-len", "200",
+        "--valid-chroms", "chr2", "--test-chroms", "chr3", "--negative-fraction", "0.5",
+        "--quiet",
+    ]  # fmt: skip
+
+
+def _beds(tmp: Path, text: str, extra: str | None = None) -> Path:
+    folder = tmp / "peaks"
+    folder.mkdir()
+    (folder / "A_CTCF_None.bed").write_text(text)
+    if extra is not None:
+        (folder / "B_CTCF_None.bed").write_text(extra)
+    return folder
+
+
+def _dataset_case(fasta_text: str | None = None, bed_text: str = PEAKS, extra=None, fai=None):
+    """A make-dataset run on a changed FASTA and/or BED folder."""
+
+    def build(k: dict[str, Path], tmp: Path) -> tuple[list[str], dict[str, str], list[Path]]:
+        fasta = k["fasta"]
+        if fasta_text is not None:
+            fasta = tmp / "genome.fa"
+            fasta.write_text(fasta_text)
+        if fai is not None:
+            fasta = fai(tmp)
+        beds = _beds(tmp, bed_text, extra)
+        out = tmp / "out"
+        names = {"fasta": str(fasta), "bed": str(beds / "A_CTCF_None.bed"), "dir": str(beds)}
+        return _make_dataset_argv(k, fasta, beds, out), names, [out / "train.h5"]
+
+    return build
+
+
+def _stale_fai(tmp: Path) -> Path:
+    """A FASTA whose .fai indexes an older version but looks up to date (cp -p, untar)."""
+    import os
+
+    fasta = _write_fasta(tmp / "genome.fa", {"chr1": GOOD_SEQS["chr1"][:2000], **GOOD_SEQS})
+    fai = Path(f"{fasta}.fai")
+    fai.write_text("chr1\t3000\t6\t60\t61\nchr2\t1200\t3063\t60\t61\nchr3\t1200\t4289\t60\t61\n")
+    os.utime(fai, (fasta.stat().st_mtime + 10,) * 2)
+    return fasta
+
+
+def _scoring_case(fasta=None, vcf_text: str | None = None, model=None):
+    def build(k: dict[str, Path], tmp: Path) -> tuple[list[str], dict[str, str], list[Path]]:
+        fasta_path = fasta(tmp) if fasta else k["fasta"]
+        vcf = k["vcf"]
+        if vcf_text is not None:
+            vcf = tmp / "v.vcf"
+            vcf.write_text(vcf_text)
+        model_dir = model(k, tmp) if model else k["model"]
+        out = tmp / "scores"
+        argv = [
+            "score-variants", "--model", str(model_dir), "--vcf", str(vcf), "--fasta",
+            str(fasta_path), "--features", str(k["features"]), "--out-dir", str(out),
+            "--device", "cpu", "--quiet",
+        ]  # fmt: skip
+        names = {"fasta": str(fasta_path), "vcf": str(vcf), "model": str(model_dir)}
+        return argv, names, [out / "scores.h5"]
+
+    return build
+
+
+def _gzipped_fasta(tmp: Path) -> Path:
+    import gzip
+
+    path = tmp / "genome.fa.gz"
+    path.write_bytes(gzip.compress(_write_fasta(tmp / "plain.fa", GOOD_SEQS).read_bytes()))
+    return path
+
+
+def _truncated_model(k: dict[str, Path], tmp: Path) -> Path:
+    import shutil
+
+    model = tmp / "model"
+    shutil.copytree(k["model"], model)
+    data = (model / "model.pt").read_bytes()
+    (model / "model.pt").write_bytes(data[: len(data) // 2])
+    return model
+
+
+class _Payload:
+    """Unpickling this runs code: it creates the file named ``marker``."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _run_case(stage: str, extra: list[str] = (), checkpoint=None):
+    """amber search / train on the kit's dataset, with extra options or a checkpoint
+    already in the output folder."""
+
+    def build(k: dict[str, Path], tmp: Path) -> tuple[list[str], dict[str, str], list[Path]]:
+        out = tmp / "run"
+        out.mkdir()
+        if checkpoint is not None:
+            checkpoint(out / "checkpoint.pt", tmp)
+        data = ["--train", str(k["data"] / "train.h5"), "--valid", str(k["data"] / "valid.h5")]
+        common = [*data, "--out", str(out), "--batch-size", "16", "--threads", "1", "--quiet"]
+        if stage == "search":
+            argv = ["search", "--space", str(DEMO_SPACE), *common, "--steps", "1"]
+            argv += ["--warmup-batches", "1", "--child-batches", "1", "--valid-samples", "16"]
+            outputs = [out / "arch.json", out / "checkpoint.pt"]
+        else:
+            argv = ["train", "--arch", str(k["arch"]), "--space", str(DEMO_SPACE), *common]
+            argv += ["--max-epochs", "1", "--epoch-samples", "32"]
+            outputs = [out / "model.pt"]
+        names = {"checkpoint": str(out / "checkpoint.pt"), "marker": str(tmp / "pwned")}
+        return (
+            [*argv, *extra],
+            names,
+            [o for o in outputs if checkpoint is None or "ckpt" in o.name],
+        )
+
+    return build
+
+
+def _planted_checkpoint(path: Path, tmp: Path) -> None:
+    import torch
+
+    torch.save({"fingerprint": "x", "state": _Payload(str(tmp / "pwned"))}, path)
+
+
+def _truncated_checkpoint(path: Path, tmp: Path) -> None:
+    path.write_bytes(b"PK\x03\x04 truncated")
+
+
+def _munge_case(text: str | None = None, raw: bytes | None = None, name: str = "gwas.tsv"):
+    def build(k: dict[str, Path], tmp: Path) -> tuple[list[str], dict[str, str], list[Path]]:
+        path = tmp / name
+        if raw is not None:
+            path.write_bytes(raw)
+        else:
+            path.write_text(text)
+        out = tmp / "out.sumstats.gz"
+        argv = ["ldsc-munge", "--sumstats", str(path), "--out", str(out)]
+        return argv, {"sumstats": str(path)}, [out]
+
+    return build
+
+
+SUMSTATS_HEAD = "SNP\tA1\tA2\tZ\tN\n"
+GOOD_ROWS = "".join(f"rs{i}\tA\tG\t{z}\t1000\n" for i, z in enumerate([0.5, -1.2, 2.0, 0.1]))
+# (name, build, expected message fragment ({key} = a path the build returns), outcome)
+BATTERY = [
+    ("bed_bad_coordinate", _dataset_case(bed_text="chr1\t10\tten\n"), "{bed}:1:", "error"),
+    (
+        "bed_unknown_chromosome",
+        _dataset_case(bed_text="chr9\t1\t50\n"),
+        "{bed}:1: chromosome 'chr9'",
+        "error",
+    ),
+    (
+        "bed_empty",
+        _dataset_case(bed_text="# track\n"),
+        "{bed}: no peak on the chromosomes",
+        "error",
+    ),
+    ("bed_without_feature", _dataset_case(extra="chr1\t1\t9\n"), "B_CTCF_None.bed", "error"),
+    (
+        "fasta_digits",
+        _dataset_case(">chr1\nACGT12ACGT\n>chr2\nACGT\n>chr3\nACGT\n"),
+        "{fasta}:2: ",
+        "error",
+    ),
+    (
+        "fasta_spaces",
+        _dataset_case(">chr1\nACGT ACGT\n>chr2\nACGT\n>chr3\nACGT\n"),
+        "{fasta}:2: ",
+        "error",
+    ),
+    (
+        "fasta_empty_record",
+        _dataset_case(">chr1\nACGT\n>chr2\n>chr3\nACGT\n"),
+        "{fasta}:3: record 'chr2' is empty",
+        "error",
+    ),
+    ("fasta_text_before_header", _dataset_case("ACGT\n>chr1\nACGT\n"), "{fasta}:1: ", "error"),
+    ("fai_stale", _dataset_case(fai=_stale_fai), "{fasta}.fai does not index", "error"),
+    (
+        "score_fasta_gzipped",
+        _scoring_case(fasta=_gzipped_fasta),
+        "{fasta}: the FASTA is gzip-compressed",
+        "error",
+    ),
+    ("score_fai_stale", _scoring_case(fasta=_stale_fai), "{fasta}.fai does not index", "error"),
+    (
+        "score_vcf_nothing_scorable",
+        _scoring_case(vcf_text="chr1\t100\t200\nchr1\tx\ty\tA\tG\n"),
+        "{vcf}: none of its 2 records can be scored",
+        "error",
+    ),
+    ("score_model_truncated", _scoring_case(model=_truncated_model), "{model}/model.pt", "error"),
+    ("search_zero_steps", _run_case("search", ["--steps", "0"]), "steps", "error"),
+    (
+        "search_zero_archs_per_step",
+        _run_case("search", ["--archs-per-step", "0"]),
+        "archs_per_step",
+        "error",
+    ),
+    (
+        "search_checkpoint_planted",
+        _run_case("search", checkpoint=_planted_checkpoint),
+        "{checkpoint} is not a readable checkpoint",
+        "error",
+    ),
+    (
+        "search_checkpoint_truncated",
+        _run_case("search", checkpoint=_truncated_checkpoint),
+        "{checkpoint} is not a readable checkpoint",
+        "error",
+    ),
+    (
+        "train_checkpoint_planted",
+        _run_case("train", checkpoint=_planted_checkpoint),
+        "{checkpoint} is not a readable checkpoint",
+        "error",
+    ),
+    (
+        "train_checkpoint_truncated",
+        _run_case("train", checkpoint=_truncated_checkpoint),
+        "{checkpoint} is not a readable checkpoint",
+        "error",
+    ),
+    (
+        "munge_parquet",
+        _munge_case(raw=b"PAR1\x15\x04\x15\x10L\x15\x04\x12\x00\x00PAR1", name="g.parquet"),
+        "{sumstats}: a Parquet file",
+        "error",
+    ),
+    ("munge_no_z_column", _munge_case("SNP\tA1\tA2\tN\nrs1\tA\tG\t10\n"), "{sumstats}", "error"),
+    (
+        "munge_infinite_z",
+        _munge_case(SUMSTATS_HEAD + GOOD_ROWS + "rs9\tA\tG\tinf\t1000\n"),
+        "non_finite",
+        "warning",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "fragment", "outcome"), BATTERY, ids=[c[0] for c in BATTERY]
+)
+def test_battery(kit, tmp_path: Path, capsys, name, build, fragment, outcome) -> None:
+    from amber.cli import main
+
+    argv, names, outputs = build(kit, tmp_path)
+    capsys.readouterr()
+    code = main(argv)
+    err = capsys.readouterr().err
+    expected = fragment.format(**names)
+    assert expected in err, f"{name}: {expected!r} not in:\n{err}"
+    assert not Path(names.get("marker", tmp_path / "pwned")).exists(), "a checkpoint ran code"
+    if outcome == "error":
+        assert code == 1, err
+        lines = [line for line in err.splitlines() if line.startswith("amber ")]
+        assert len(lines) == 1 and "error:" in lines[0], err
+        assert [o for o in outputs if o.exists()] == [], "an output was written"
+        assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left"
+    else:
+        assert code == 0, err
+        assert all(o.exists() for o in outputs)
+
+
+def test_disk_full_names_the_file(kit, tmp_path: Path) -> None:
+    """No space left (here: a file-size limit, the same error path without root) names the
+    output being written, exits 1 and leaves no temporary file."""
+    import resource
+    import subprocess
+    import sys
+
+    argv, _, outputs = _dataset_case()(kit, tmp_path)
+    limit = 4096
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    (tmp_path / "t").mkdir()
+    train_argv, names, _ = _run_case("train")(kit, tmp_path / "t")
+    run_dir = str(Path(names["checkpoint"]).parent)
+    for cmd, named in [(argv, str(tmp_path / "out")), (train_argv, run_dir)]:
+        result = subprocess.run(
+            [sys.executable, "-m", "amber.cli", *cmd],
+            capture_output=True,
+            text=True,
+            preexec_fn=limit_file_size,
+            timeout=300,
+        )
+        assert result.returncode == 1, result.stderr
+        line = result.stderr.strip().splitlines()[-1]
+        assert named in line and "free space" in line.lower(), result.stderr
+        assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left"
+    assert [o for o in outputs if o.exists()] == []

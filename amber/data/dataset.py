@@ -42,7 +42,7 @@ from amber.data.genome import (
     open_fasta,
     scan_fasta,
 )
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, naming_write_errors
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,8 @@ def _staging(out_dir: Path) -> Iterator[dict[str, _Stage]]:
                 files.enter_context(open(codes_path, "wb")),
                 files.enter_context(open(labels_path, "wb")),
             )
-        yield stages
+        with naming_write_errors(f"the staging files in {out_dir}"):
+            yield stages
 
 
 def _stage_chromosome(
