@@ -433,6 +433,12 @@ BATTERY = [
         "{bed}: no peak on the chromosomes",
         "error",
     ),
+    (
+        "bed_feature_without_positive_in_a_split",
+        _dataset_case(bed_text="chr1\t200\t400\n"),
+        "{dir}: 1 feature(s) with no positive in the valid split: A|CTCF|None",
+        "warning",
+    ),
     ("bed_without_feature", _dataset_case(extra="chr1\t1\t9\n"), "B_CTCF_None.bed", "error"),
     (
         "fasta_digits",

@@ -605,6 +605,18 @@ def make_dataset(
             write_features(list(features), features_tmp)
             json_tmp.write_text(json.dumps(summary, indent=2) + "\n")
     log.info("dataset rows: %s", summary["counts"])
+    for split, counts in summary["positives"].items():
+        empty = [name for name, count in counts.items() if count == 0]
+        if empty and summary["counts"][split]:
+            # Not fatal (a factor may bind only some chromosomes), but its AUROC in this
+            # split is undefined and its loss term teaches nothing there.
+            log.warning(
+                "%s: %d feature(s) with no positive in the %s split: %s",
+                bed_dir,
+                len(empty),
+                split,
+                ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""),
+            )
     return summary
 
 
