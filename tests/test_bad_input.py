@@ -286,7 +286,9 @@ def _beds(tmp: Path, text: str, extra: str | None = None) -> Path:
     return folder
 
 
-def _dataset_case(fasta_text: str | None = None, bed_text: str = PEAKS, extra=None, fai=None):
+def _dataset_case(
+    fasta_text: str | None = None, bed_text: str = PEAKS, extra=None, fai=None, holdouts=None
+):
     """A make-dataset run on a changed FASTA and/or BED folder."""
 
     def build(k: dict[str, Path], tmp: Path) -> tuple[list[str], dict[str, str], list[Path]]:
@@ -299,7 +301,11 @@ def _dataset_case(fasta_text: str | None = None, bed_text: str = PEAKS, extra=No
         beds = _beds(tmp, bed_text, extra)
         out = tmp / "out"
         names = {"fasta": str(fasta), "bed": str(beds / "A_CTCF_None.bed"), "dir": str(beds)}
-        return _make_dataset_argv(k, fasta, beds, out), names, [out / "train.h5"]
+        argv = _make_dataset_argv(k, fasta, beds, out)
+        if holdouts is not None:
+            argv[argv.index("--valid-chroms") + 1] = ",".join(holdouts[0])
+            argv[argv.index("--test-chroms") + 1] = ",".join(holdouts[1])
+        return argv, names, [out / "train.h5", out]
 
     return build
 
@@ -436,8 +442,26 @@ BATTERY = [
     (
         "bed_feature_without_positive_in_a_split",
         _dataset_case(bed_text="chr1\t200\t400\n"),
-        "{dir}: 1 feature(s) with no positive in the valid split: A|CTCF|None",
-        "warning",
+        "the valid split has no positive of feature(s) A|CTCF|None",
+        "error",
+    ),
+    (
+        "holdout_none_given",
+        _dataset_case(holdouts=([], [])),
+        "no valid holdout given",
+        "error",
+    ),
+    (
+        "holdout_region_outside_chromosome",
+        _dataset_case(holdouts=(["chr2:1-5000"], ["chr3"])),
+        "valid region 'chr2:1-5000' is not within chr2 (1-1200)",
+        "error",
+    ),
+    (
+        "holdouts_overlap",
+        _dataset_case(holdouts=(["chr1:1-1000"], ["chr1:901-2000"])),
+        "test holdout chr1:901-2000 overlaps another holdout",
+        "error",
     ),
     ("bed_without_feature", _dataset_case(extra="chr1\t1\t9\n"), "B_CTCF_None.bed", "error"),
     (

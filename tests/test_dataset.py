@@ -12,6 +12,7 @@ import pytest
 from amber.data import genome
 from amber.data.dataset import DatasetError, make_dataset, window_n_counts
 from amber.data.features import Feature, bed_stem, read_features, write_features
+from amber.data.splits import SplitError
 
 REF = {"A": 0, "C": 1, "G": 2, "T": 3}
 
@@ -75,7 +76,9 @@ def read_split(path: Path) -> dict[str, np.ndarray]:
 #   [110, 135)  spans bins 5 (10 bp) and 6 (15 bp) -> both positive
 #   [140, 145) + [150, 156)  bin 7: 5 + 6 = 11 bp -> positive (separate peaks add up)
 #   [160, 165) + [162, 168)  bin 8: union 8 bp -> negative (overlaps are not double counted)
-# Feature f2: chr1 [40, 60) -> bin 2; chr2 [20, 40) -> bin 1 (valid split).
+# Feature f2: chr1 [40, 60) -> bin 2; chr2 [20, 40) -> bin 1 (valid split); chr3 [60, 80)
+# -> bin 3 (test). f1 also has chr2 [40, 60) -> bin 2 and chr3 [20, 40) -> bin 1, so that
+# every split has a positive of every feature (make_dataset requires it).
 # chr2 (100 bp, valid) and chr3 (100 bp, test): bins 1..3 usable.
 PEAKS = {
     "A|f1|None": [
@@ -87,8 +90,10 @@ PEAKS = {
         ("chr1", 150, 156),
         ("chr1", 160, 165),
         ("chr1", 162, 168),
+        ("chr2", 40, 60),
+        ("chr3", 20, 40),
     ],
-    "B|f2|None": [("chr1", 40, 60), ("chr2", 20, 40)],
+    "B|f2|None": [("chr1", 40, 60), ("chr2", 20, 40), ("chr3", 60, 80)],
 }
 EXPECTED = {
     "train": {
@@ -96,8 +101,8 @@ EXPECTED = {
         "bins": [1, 2, 3, 4, 5, 6, 7, 8, 9, 11],
         "y": {2: (1, 1), 5: (1, 0), 6: (1, 0), 7: (1, 0)},
     },
-    "valid": {"chrom": "chr2", "bins": [1, 2, 3], "y": {1: (0, 1)}},
-    "test": {"chrom": "chr3", "bins": [1, 2, 3], "y": {}},
+    "valid": {"chrom": "chr2", "bins": [1, 2, 3], "y": {1: (0, 1), 2: (1, 0)}},
+    "test": {"chrom": "chr3", "bins": [1, 2, 3], "y": {1: (1, 0), 3: (0, 1)}},
 }
 
 
@@ -157,7 +162,9 @@ def test_hand_made_labels_windows_and_one_hot(hand_case, tmp_path: Path) -> None
     row = int(np.flatnonzero(train["start"] == 10)[0])
     assert train["x"][row][:, 2:4].sum() == 0 and train["x"][row].sum() == 38
     assert summary["positives"]["train"] == {"A|f1|None": 4, "B|f2|None": 1}
-    assert summary["positives"]["valid"] == {"A|f1|None": 0, "B|f2|None": 1}
+    assert summary["positives"]["valid"] == {"A|f1|None": 1, "B|f2|None": 1}
+    assert summary["positive_rate"]["valid"] == {"A|f1|None": 0.333333, "B|f2|None": 0.333333}
+    assert summary["regions"]["valid"] == ["chr2:1-100"]
     assert summary["candidates"]["train"]["dropped_for_n"] == 1
     assert json.loads((out / "dataset.json").read_text()) == summary
     assert read_features(out / "features.tsv") == read_features(tsv)
@@ -303,7 +310,7 @@ def test_empty_train_split_fails_without_output(random_case, tmp_path: Path) -> 
             valid_chroms=["chr1", "chr2"],
             test_chroms=["chr3", "chr4"],
         )
-    assert list(out.iterdir()) == []
+    assert not out.exists(), "a refused run leaves no empty folder"
 
 
 def test_failure_while_writing_leaves_nothing(random_case, tmp_path: Path, monkeypatch) -> None:
@@ -326,12 +333,12 @@ def test_failure_while_writing_leaves_nothing(random_case, tmp_path: Path, monke
             valid_chroms=["chr2"],
             test_chroms=["chr4"],
         )
-    assert list(out.iterdir()) == []
+    assert not out.exists()
 
 
 def test_holdout_chromosome_must_exist(random_case, tmp_path: Path) -> None:
     _, _, fasta, tsv, bed_dir = random_case
-    with pytest.raises(DatasetError, match=r"test chromosome 'chr9' is not in .*genome\.fa"):
+    with pytest.raises(SplitError, match=r"test holdout 'chr9' is not in .*genome\.fa"):
         make_dataset(
             fasta,
             tsv,
@@ -403,3 +410,88 @@ def test_anchor_categories_keep_only_bins_with_an_anchoring_positive(
             **kwargs,
         )
     assert not (tmp_path / "bad").exists()
+
+
+# --- region holdouts: one chromosome, three splits ----------------------------------------
+
+
+@pytest.fixture()
+def one_chromosome(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A single 12 kb chromosome with peaks of two factors every ~300 bp."""
+    rng = np.random.default_rng(5)
+    records = {"chr22": random_seq(rng, 12000)}
+    peaks = {
+        f"cell|TF{f}|None": [("chr22", s, s + 80) for s in range(100 + 40 * f, 11900, 290)]
+        for f in range(2)
+    }
+    return write_inputs(tmp_path, records, peaks)
+
+
+def _windows_inside(path: Path, regions: list[tuple[int, int]]) -> bool:
+    data = read_split(path)
+    return all(
+        any(a <= s and e <= b for a, b in regions)
+        for s, e in zip(data["start"], data["end"], strict=True)
+    )
+
+
+@pytest.mark.parametrize("test_holdout", ["region", "bed"])
+def test_region_holdouts_give_three_splits_and_no_window_crosses_a_boundary(
+    one_chromosome, tmp_path: Path, test_holdout: str
+) -> None:
+    fasta, tsv, bed_dir = one_chromosome
+    test = "chr22:8001-10000"
+    if test_holdout == "bed":
+        test = str(tmp_path / "test_regions.bed")
+        Path(test).write_text("# holdout\nchr22\t8000\t10000\n")
+    out = tmp_path / "out"
+    summary = make_dataset(
+        fasta,
+        tsv,
+        bed_dir,
+        out,
+        bin_size=50,
+        seq_len=150,
+        valid_chroms=["chr22:4,001-6,000"],
+        test_chroms=[test],
+        negative_fraction=0.5,
+    )
+    assert all(summary["counts"][s] > 0 for s in ("train", "valid", "test"))
+    assert summary["regions"] == {
+        "train": ["chr22:1-4000", "chr22:6001-8000", "chr22:10001-12000"],
+        "valid": ["chr22:4001-6000"],
+        "test": ["chr22:8001-10000"],
+    }
+    assert _windows_inside(out / "valid.h5", [(4000, 6000)])
+    assert _windows_inside(out / "test.h5", [(8000, 10000)])
+    assert _windows_inside(out / "train.h5", [(0, 4000), (6000, 8000), (10000, 12000)])
+    # Bins next to a boundary, whose windows would cross it, are dropped, not moved.
+    valid = read_split(out / "valid.h5")
+    assert valid["start"].min() >= 4000 and valid["end"].max() <= 6000
+
+
+def test_holdout_fraction_holds_out_blocks_at_the_end(one_chromosome, tmp_path: Path) -> None:
+    fasta, tsv, bed_dir = one_chromosome
+    summary = make_dataset(
+        fasta, tsv, bed_dir, tmp_path / "out", bin_size=50, seq_len=150, holdout_fraction=0.2
+    )
+    assert summary["regions"] == {
+        "train": ["chr22:1-7200"],
+        "valid": ["chr22:7201-9600"],
+        "test": ["chr22:9601-12000"],
+    }
+    rates = summary["positive_rate"]
+    assert set(rates) == {"train", "valid", "test"} and all(
+        0 < r <= 1 for split in rates.values() for r in split.values()
+    )
+
+
+def test_fraction_holdouts_span_chromosomes() -> None:
+    from amber.data.splits import fraction_holdouts
+
+    sizes = {"a": 1000, "b": 500, "c": 500}
+    held = fraction_holdouts(sizes, list(sizes), 0.3)  # blocks of 600 bp of 2000
+    assert held == {
+        "valid": [("a", 800, 1000), ("b", 0, 400)],
+        "test": [("b", 400, 500), ("c", 0, 500)],
+    }

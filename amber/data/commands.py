@@ -43,6 +43,7 @@ def _cmd_make_dataset(args: argparse.Namespace) -> None:
         seq_len=args.seq_len,
         valid_chroms=args.valid_chroms,
         test_chroms=args.test_chroms,
+        holdout_fraction=args.holdout_fraction,
         negative_fraction=args.negative_fraction,
         seed=args.seed,
         chunk_size=args.chunk_size,
@@ -110,8 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Tile the genome into bins, label each bin per feature (positive when at least "
             "half of it lies in a peak), keep positive bins plus a share of negatives, hold "
-            "out whole chromosomes, and write OUT/{train,valid,test}.h5 (x: uint8 N x 4 x L, "
-            "A,C,G,T; y: uint8 N x F), OUT/features.tsv and OUT/dataset.json."
+            "out chromosomes or regions for valid/test (no input window crosses a holdout "
+            "boundary), and write OUT/{train,valid,test}.h5 (x: uint8 N x 4 x L, A,C,G,T; "
+            "y: uint8 N x F), OUT/features.tsv and OUT/dataset.json (rows, positives and "
+            "positive rate per split and feature). A split with no rows or with no positive "
+            "of a feature is an error."
         ),
     )
     p.add_argument("--fasta", type=Path, required=True, help="genome FASTA (plain text)")
@@ -120,8 +124,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--bin-size", type=int, default=200, help="label bin in bp (default 200)")
     p.add_argument("--seq-len", type=int, default=1000, help="input window in bp (default 1000)")
-    p.add_argument("--valid-chroms", type=_csv, required=True, help="comma-separated")
-    p.add_argument("--test-chroms", type=_csv, required=True, help="comma-separated")
+    holdout = (
+        "comma-separated chromosomes (chr11), regions chrom:start-end (1-based, inclusive, "
+        "as samtools writes them) or BED files of regions"
+    )
+    p.add_argument("--valid-chroms", type=_csv, default=[], help=f"validation: {holdout}")
+    p.add_argument("--test-chroms", type=_csv, default=[], help=f"test: {holdout}")
+    p.add_argument(
+        "--holdout-fraction",
+        type=float,
+        default=None,
+        help=(
+            "instead of --valid-chroms/--test-chroms: hold out two contiguous blocks of this "
+            "fraction of the genome each, at its end (valid, then test); for a genome with "
+            "too few chromosomes, e.g. 0.1"
+        ),
+    )
     p.add_argument(
         "--negative-fraction",
         type=float,

@@ -42,11 +42,11 @@ from amber.data.genome import (
     open_fasta,
     scan_fasta,
 )
+from amber.data.splits import SPLITS, Segment, assign_segments
 from amber.fileio import atomic_path, naming_write_errors
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 # Rows gathered at once from a chromosome, and bytes of x per HDF5 write: bounds memory.
 _GATHER_ROWS = 1 << 16
 _WRITE_BYTES = 1 << 25
@@ -427,43 +427,25 @@ def anchor_mask(
     return mask
 
 
-def assign_splits(
-    fasta: Path,
-    sizes: Mapping[str, int],
-    valid_chroms: Sequence[str],
-    test_chroms: Sequence[str],
-    chroms: Sequence[str] | None,
-) -> dict[str, str]:
-    """Split of every used chromosome, in FASTA order; holdouts must exist and be disjoint."""
-    used = list(sizes) if chroms is None else list(chroms)
-    names = ", ".join(list(sizes)[:5]) + (", ..." if len(sizes) > 5 else "")
-    for chrom in used:
-        if chrom not in sizes:
-            raise DatasetError(f"chromosome {chrom!r} is not in {fasta} (records: {names})")
-    for split, holdout in (("valid", valid_chroms), ("test", test_chroms)):
-        for chrom in holdout:
-            if chrom not in sizes:
-                raise DatasetError(
-                    f"{split} chromosome {chrom!r} is not in {fasta} (records: {names})"
-                )
-            if chrom not in used:
-                raise DatasetError(f"{split} chromosome {chrom!r} is not among the chroms used")
-    both = sorted(set(valid_chroms) & set(test_chroms))
-    if both:
-        raise DatasetError(f"chromosome(s) {', '.join(both)} are both valid and test chroms")
-    split_of = {c: "train" for c in sizes if c in set(used)}
-    split_of.update({c: "valid" for c in valid_chroms})
-    split_of.update({c: "test" for c in test_chroms})
-    return split_of
-
-
 # --- entry point -----------------------------------------------------------------------
 
 
-def _sample_chromosomes(
+def segment_bins(segment: Segment, chrom_len: int, bin_size: int, seq_len: int) -> tuple[int, int]:
+    """Half-open range of bins whose bin and window lie inside the chromosome and whose
+    window lies wholly inside ``segment`` (no window straddles a split boundary)."""
+    first, last = usable_bins(chrom_len, bin_size, seq_len)
+    offset = window_offset(bin_size, seq_len)
+    # window start = bin * bin_size + offset must be >= start, and + seq_len <= end.
+    lo = -((offset - segment.start) // bin_size)  # ceil((start - offset) / bin_size)
+    hi = (segment.end - seq_len - offset) // bin_size + 1
+    first, last = max(first, lo), min(last, hi)
+    return first, max(first, last)
+
+
+def _sample_segments(
     stages: Mapping[str, _Stage],
     genome: object,
-    split_of: Mapping[str, str],
+    segments: Sequence[Segment],
     labels: Mapping[str, tuple[np.ndarray, np.ndarray]],
     *,
     bin_size: int,
@@ -474,17 +456,19 @@ def _sample_chromosomes(
     anchor: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
-    """Choose the rows of every chromosome and stage them in its split (genome order).
+    """Choose the rows of every segment and stage them in its split (genome order).
     ``anchor`` (bool per feature) says which features' positives keep a bin."""
     offset = window_offset(bin_size, seq_len)
-    with tqdm(total=len(split_of), unit="chrom", desc="sampling bins", disable=None) as bar:
-        for chrom, split in split_of.items():
-            # One read per chromosome: a whole chr1 is ~250 MB of codes, far below a row copy.
-            codes = chromosome_codes(genome, chrom)
-            first, last = usable_bins(len(codes), bin_size, seq_len)
+    codes, loaded = np.zeros(0, np.uint8), None
+    with tqdm(total=len(segments), unit="segment", desc="sampling bins", disable=None) as bar:
+        for segment in segments:
+            if segment.chrom != loaded:
+                # One read per chromosome: a whole chr1 is ~250 MB of codes.
+                codes, loaded = chromosome_codes(genome, segment.chrom), segment.chrom
+            first, last = segment_bins(segment, len(codes), bin_size, seq_len)
             window_starts = np.arange(first, last, dtype=np.int64) * bin_size + offset
             n_unknown = window_n_counts(codes == UNKNOWN, window_starts, seq_len)
-            pos_bins, pos_feats = labels[chrom]
+            pos_bins, pos_feats = labels[segment.chrom]
             selection = select_bins(
                 np.unique(pos_bins[anchor[pos_feats]]),
                 first,
@@ -495,11 +479,11 @@ def _sample_chromosomes(
                 rng=rng,
             )
             _stage_chromosome(
-                stages[split],
-                chrom,
+                stages[segment.split],
+                segment.chrom,
                 codes,
                 selection,
-                labels[chrom],
+                labels[segment.chrom],
                 bin_size=bin_size,
                 seq_len=seq_len,
                 n_features=n_features,
@@ -518,8 +502,9 @@ def make_dataset(
     *,
     bin_size: int = 200,
     seq_len: int = 1000,
-    valid_chroms: Sequence[str],
-    test_chroms: Sequence[str],
+    valid_chroms: Sequence[str] = (),
+    test_chroms: Sequence[str] = (),
+    holdout_fraction: float | None = None,
     negative_fraction: float = 0.1,
     seed: int = 1,
     chunk_size: int = 256,
@@ -529,10 +514,14 @@ def make_dataset(
 ) -> dict:
     """Write ``out_dir/{train,valid,test}.h5``, ``features.tsv`` and ``dataset.json``.
 
-    Returns the ``dataset.json`` content. ``chroms`` restricts the chromosomes used (all
-    FASTA records by default); windows with more than ``max_n_fraction`` unknown bases are
-    dropped before negatives are sampled (None keeps them all). ``anchor_categories``
-    restricts the features whose positives keep a bin (None or empty: every feature).
+    Returns the ``dataset.json`` content. Valid and test hold out chromosomes, regions or
+    BED files of regions (``valid_chroms``/``test_chroms``, see :mod:`amber.data.splits`)
+    or contiguous blocks of ``holdout_fraction`` of the genome each. A split with no rows,
+    or with no positive of some feature, is an error. ``chroms`` restricts the
+    chromosomes used (all FASTA records by default); windows with more than
+    ``max_n_fraction`` unknown bases are dropped before negatives are sampled (None keeps
+    them all). ``anchor_categories`` restricts the features whose positives keep a bin
+    (None or empty: every feature).
     Bad input raises an :class:`~amber.data.genome.InputError` (FASTA, BED, holdouts) or a
     :class:`~amber.data.features.FeatureTableError`, naming the file and line.
     """
@@ -546,6 +535,7 @@ def make_dataset(
         "seq_len": seq_len,
         "valid_chroms": list(valid_chroms),
         "test_chroms": list(test_chroms),
+        "holdout_fraction": holdout_fraction,
         "negative_fraction": negative_fraction,
         "seed": seed,
         "chunk_size": chunk_size,
@@ -558,33 +548,55 @@ def make_dataset(
     anchor = anchor_mask(features, anchor_categories, features_tsv)
     bed_paths = feature_bed_files(features, bed_dir, features_tsv)
     sizes = scan_fasta(fasta)
-    split_of = assign_splits(fasta, sizes, valid_chroms, test_chroms, chroms)
-    labels = label_features(bed_paths, sizes, list(split_of), bin_size)
+    segments = assign_segments(fasta, sizes, valid_chroms, test_chroms, chroms, holdout_fraction)
+    used = list(dict.fromkeys(s.chrom for s in segments))
+    labels = label_features(bed_paths, sizes, used, bin_size)
     rng = np.random.default_rng(seed)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = _sample_and_write(
+            fasta, sizes, segments, labels, features, anchor, rng, out_dir, bed_dir, params
+        )
+    except BaseException:
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a refused run leaves no empty folder behind
+        raise
+    log.info("dataset rows: %s", summary["counts"])
+    _warn_positive_rates(summary, bed_dir)
+    return summary
 
+
+def _sample_and_write(
+    fasta: Path,
+    sizes: Mapping[str, int],
+    segments: Sequence[Segment],
+    labels: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    features: Sequence[Feature],
+    anchor: np.ndarray,
+    rng: np.random.Generator,
+    out_dir: Path,
+    bed_dir: Path,
+    params: dict,
+) -> dict:
+    bin_size, seq_len, chunk_size = params["bin_size"], params["seq_len"], params["chunk_size"]
+    max_n_fraction = params["max_n_fraction"]
     with _staging(out_dir) as stages, open_fasta(fasta, sizes) as genome:
-        _sample_chromosomes(
+        _sample_segments(
             stages,
             genome,
-            split_of,
+            segments,
             labels,
             bin_size=bin_size,
             seq_len=seq_len,
             n_features=len(features),
             max_unknown=seq_len if max_n_fraction is None else max_n_fraction * seq_len,
-            negative_fraction=negative_fraction,
+            negative_fraction=params["negative_fraction"],
             anchor=anchor,
             rng=rng,
         )
-        if stages["train"].n == 0:
-            train = [c for c, s in split_of.items() if s == "train"]
-            raise DatasetError(
-                f"the train split is empty (train chromosomes: {', '.join(train) or 'none'}); "
-                f"check valid/test chroms, the BEDs in {bed_dir} and seq_len vs. the "
-                "chromosome lengths"
-            )
-        summary = _summary(stages, split_of, features, params)
+        summary = _summary(stages, segments, features, params)
+        _check_splits(summary, segments, bed_dir)
         with contextlib.ExitStack() as outputs:
             # Entered first, renamed last: dataset.json marks a complete dataset.
             json_tmp = outputs.enter_context(atomic_path(out_dir / "dataset.json"))
@@ -604,33 +616,57 @@ def make_dataset(
                 )
             write_features(list(features), features_tmp)
             json_tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("dataset rows: %s", summary["counts"])
-    for split, counts in summary["positives"].items():
-        empty = [name for name, count in counts.items() if count == 0]
-        if empty and summary["counts"][split]:
-            # Not fatal (a factor may bind only some chromosomes), but its AUROC in this
-            # split is undefined and its loss term teaches nothing there.
-            log.warning(
-                "%s: %d feature(s) with no positive in the %s split: %s",
-                bed_dir,
-                len(empty),
-                split,
-                ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""),
-            )
     return summary
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names[:5]) + (f" ... ({len(names)} in all)" if len(names) > 5 else "")
+
+
+def _check_splits(summary: dict, segments: Sequence[Segment], bed_dir: Path) -> None:
+    """Every split has rows and a positive of every feature: otherwise training has
+    nothing to learn from or the AUROC of a feature is undefined."""
+    for split in SPLITS:
+        where = _names([s.label() for s in segments if s.split == split]) or "none"
+        if summary["counts"][split] == 0:
+            raise DatasetError(
+                f"the {split} split is empty (its regions: {where}); hold out other "
+                "chromosomes or regions, or check seq_len against their lengths"
+            )
+        empty = [name for name, count in summary["positives"][split].items() if count == 0]
+        if empty:
+            raise DatasetError(
+                f"the {split} split has no positive of feature(s) {_names(empty)} "
+                f"(BEDs in {bed_dir}; its regions: {where}); hold out regions where these "
+                "features have peaks, or leave the features out"
+            )
+
+
+def _warn_positive_rates(summary: dict, bed_dir: Path) -> None:
+    """Train and valid positive rates that differ more than 2x make the validation loss
+    a poor guide (e.g. negatives subsampled differently); say which features."""
+    train, valid = summary["positive_rate"]["train"], summary["positive_rate"]["valid"]
+    off = [n for n in train if max(train[n], valid[n]) > 2 * min(train[n], valid[n])]
+    if off:
+        log.warning(
+            "%s: positive rate differs more than 2x between train and valid for %s",
+            bed_dir,
+            _names([f"{n} ({train[n]:.3f} vs {valid[n]:.3f})" for n in off]),
+        )
 
 
 def _summary(
     stages: Mapping[str, _Stage],
-    split_of: Mapping[str, str],
+    segments: Sequence[Segment],
     features: Sequence[Feature],
     params: dict,
 ) -> dict:
     names = [f.name for f in features]
-    positives = {}
+    positives, rates = {}, {}
     for split, stage in stages.items():
         counts = stage.positives if stage.positives is not None else np.zeros(len(names), int)
         positives[split] = {name: int(c) for name, c in zip(names, counts, strict=True)}
+        rates[split] = {n: round(c / max(stage.n, 1), 6) for n, c in positives[split].items()}
     return {
         "source": "bed",
         "seq_len": params["seq_len"],
@@ -640,7 +676,11 @@ def _summary(
         "counts": {split: stage.n for split, stage in stages.items()},
         "negatives": {split: stage.n_negative for split, stage in stages.items()},
         "positives": positives,
-        "chromosomes": {s: [c for c, sp in split_of.items() if sp == s] for s in SPLITS},
+        "positive_rate": rates,
+        "chromosomes": {
+            s: list(dict.fromkeys(g.chrom for g in segments if g.split == s)) for s in SPLITS
+        },
+        "regions": {s: [g.label() for g in segments if g.split == s] for s in SPLITS},
         "candidates": {split: dict(stage.candidates) for split, stage in stages.items()},
         "params": params,
     }

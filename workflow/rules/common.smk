@@ -59,6 +59,14 @@ def genome_inputs(wildcards):
     raise ValueError(f"data.source={source!r} has no genome FASTA/BED inputs")
 
 
+def holdout_flags(data):
+    """make-dataset's holdout options: a fraction, or valid/test chromosomes or regions."""
+    if data.get("holdout_fraction") is not None:
+        return f"--holdout-fraction {data['holdout_fraction']}"
+    valid, test = ",".join(data["valid_chroms"]), ",".join(data["test_chroms"])
+    return f"--valid-chroms '{valid}' --test-chroms '{test}'"
+
+
 def dataset_files():
     return expand(f"{OUT}/data/{{split}}.h5", split=["train", "valid", "test"])
 

@@ -124,8 +124,7 @@ else:
             out=folder_of("summary"),
             bin_size=DATA["bin_size"],
             seq_len=DATA["seq_len"],
-            valid=",".join(DATA["valid_chroms"]),
-            test=",".join(DATA["test_chroms"]),
+            holdouts=holdout_flags(DATA),
             negative_fraction=DATA["negative_fraction"],
             anchor=" ".join(
                 ["--anchor-categories", ",".join(DATA["anchor_categories"])]
@@ -143,6 +142,6 @@ else:
         shell:
             "amber make-dataset --fasta {input.fasta} --features {input.features}"
             " --bed-dir {input.bed_dir} --out {params.out} --bin-size {params.bin_size}"
-            " --seq-len {params.seq_len} --valid-chroms {params.valid} --test-chroms {params.test}"
+            " --seq-len {params.seq_len} {params.holdouts}"
             " --negative-fraction {params.negative_fraction} --chunk-size {params.chunk_size}"
             " {params.anchor} --seed {params.seed} > {log} 2>&1"
