@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -104,6 +105,43 @@ def test_early_stopping_keeps_the_best_epoch(data: dict[str, Path], tmp_path: Pa
     # Max-norm: every conv/dense output unit's weight vector has norm <= 0.9.
     for w in kernels(model):
         assert w.flatten(1).norm(dim=1).max().item() <= config.max_norm + 1e-5
+
+
+def _plateau_lrs(values: list[float], mode: str, lr: float, patience: int) -> list[float]:
+    """The learning rate of each epoch under ReduceLROnPlateau(factor 0.1, threshold
+    1e-4 relative) stepped on ``values``, written out independently of torch."""
+    best, bad, lrs = (-math.inf if mode == "max" else math.inf), 0, []
+    for value in values:
+        lrs.append(lr)
+        better = value > best * (1 + 1e-4) if mode == "max" else value < best * (1 - 1e-4)
+        best, bad = (value, 0) if better else (best, bad + 1)
+        if bad > patience:
+            lr, bad = lr * 0.1, 0
+    return lrs
+
+
+def test_learning_rate_follows_validation_auroc_by_default(
+    data: dict[str, Path], tmp_path: Path
+) -> None:
+    """The paper's signal: the loss may rise while AUROC improves; the schedule must not
+    cut the learning rate then. With lr_monitor valid_loss it follows the loss."""
+    torch.set_num_threads(1)
+    schedules = {}
+    for monitor, mode in (("valid_auroc", "max"), ("valid_loss", "min")):
+        config = TrainConfig(
+            max_epochs=8, patience=8, batch_size=32, lr=3e-3, lr_patience=1, epoch_samples=96,
+            eval_batch_size=80, width_multiplier=0.5, device="cpu", lr_monitor=monitor,
+        )  # fmt: skip
+        assert TrainConfig().lr_monitor == "valid_auroc"
+        train_model(
+            data["arch"], DEMO_SPACE, data["train"], data["noise"], tmp_path / monitor, config
+        )
+        rows = _epochs(tmp_path / monitor)
+        lrs = [float(r["lr"]) for r in rows]
+        values = [float(r[monitor]) for r in rows]
+        assert lrs == pytest.approx(_plateau_lrs(values, mode, 3e-3, 1), rel=1e-6)
+        schedules[monitor] = lrs
+    assert min(schedules["valid_auroc"]) < 3e-3, "the schedule never acted: test too weak"
 
 
 def _train_cmd(data: dict[str, Path], out: Path, *extra: str) -> list[str]:

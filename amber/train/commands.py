@@ -14,7 +14,8 @@ _ALL_IF_NONE = ("epoch_samples", "valid_samples")
 _HELP = {
     "max_epochs": "at most this many epochs",
     "patience": "stop after this many epochs without a better validation AUROC",
-    "lr_patience": "ReduceLROnPlateau patience (epochs), on the validation loss",
+    "lr_patience": "ReduceLROnPlateau patience (epochs)",
+    "lr_monitor": "what ReduceLROnPlateau watches: valid_auroc (the paper's signal) or valid_loss",
     "lr_factor": "ReduceLROnPlateau factor",
     "max_norm": "max L2 norm of each conv/dense output unit's weights; 0 = off",
     "width_multiplier": "filters (and a baseline's dense units) times this",

@@ -18,6 +18,10 @@ class TrainConfig:
     lr: float = 1e-3
     lr_patience: int = 5
     lr_factor: float = 0.1
+    # What ReduceLROnPlateau watches. Validation AUROC, the paper's convergence signal:
+    # the loss often rises (overconfident errors) while AUROC still improves, and a
+    # schedule on the loss then cuts the learning rate too early.
+    lr_monitor: str = "valid_auroc"
     max_norm: float = 0.9
     width_multiplier: float = 2.0
     pool_dropout: float = 0.1
@@ -37,6 +41,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 or None (all), got {value}")
+        if self.lr_monitor not in ("valid_auroc", "valid_loss"):
+            raise ValueError(
+                f"lr_monitor must be valid_auroc or valid_loss, got {self.lr_monitor!r}"
+            )
         if not self.lr > 0 or not 0 < self.lr_factor < 1:
             raise ValueError(f"need lr > 0 and 0 < lr_factor < 1, got {self.lr}, {self.lr_factor}")
         if self.max_norm < 0 or self.width_multiplier <= 0 or not 0 <= self.pool_dropout < 1:

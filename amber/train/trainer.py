@@ -2,10 +2,10 @@
 
 Recipe (AMBER's final training, every value in :class:`TrainConfig`): He-normal init,
 Adam, max-norm on every conv/dense kernel (each output unit's weight vector is rescaled
-to norm <= ``max_norm`` after each step), BCE on the logits, ReduceLROnPlateau on the
-validation loss, early stopping on validation AUROC (mean over features with both
-classes) after ``patience`` epochs without improvement, at most ``max_epochs`` epochs.
-The best epoch's weights are kept.
+to norm <= ``max_norm`` after each step), BCE on the logits, ReduceLROnPlateau on
+validation AUROC (or the loss: ``lr_monitor``), early stopping on validation AUROC (mean
+over features with both classes) after ``patience`` epochs without improvement, at most
+``max_epochs`` epochs. The best epoch's weights are kept.
 
 Outputs in ``out_dir``: ``model.pt`` + ``model.json`` (:mod:`amber.train.model_io`),
 ``epochs.csv`` (one row per epoch) and, while training, ``checkpoint.pt``.
@@ -212,7 +212,10 @@ def train_model(
     model = he_init_(build_model(description)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience
+        optimizer,
+        mode="max" if config.lr_monitor == "valid_auroc" else "min",
+        factor=config.lr_factor,
+        patience=config.lr_patience,
     )
     max_norm_weights = kernels(model) if config.max_norm > 0 else []
     state: dict[str, Any] = {
@@ -292,7 +295,7 @@ def train_model(
             predict_logits(model, x_valid, config.eval_batch_size, device), y_valid
         )
         lr = optimizer.param_groups[0]["lr"]
-        scheduler.step(metrics["valid_loss"])
+        scheduler.step(metrics[config.lr_monitor])
         if metrics["valid_auroc"] > state["best_auroc"]:
             state.update(best_auroc=metrics["valid_auroc"], best_epoch=epoch, bad_epochs=0)
             state["best_weights"] = plain_state_dict(model)
