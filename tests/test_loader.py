@@ -170,3 +170,27 @@ def test_dataset_info(h5: Path) -> None:
     assert info["n_samples"] == 203 and info["n_features"] == 3 and info["seq_len"] == SEQ_LEN
     assert info["features"] == FEATURES
     assert info["chunk_rows"] == 16 and info["split"] == "train" and info["bin_size"] == 4
+
+
+def test_reverse_complement_augmentation_pairs_each_sample_with_its_rc() -> None:
+    from amber.data.loader import with_reverse_complement
+
+    seqs = ["ACGTNA", "GGATCC", "TTTACN"]
+    comp = str.maketrans("ACGTN", "TGCAN")
+    codes = "ACGT"
+
+    def encode(seq: str) -> torch.Tensor:
+        x = torch.zeros(4, len(seq), dtype=torch.uint8)
+        for i, base in enumerate(seq):
+            if base in codes:
+                x[codes.index(base), i] = 1
+        return x
+
+    x = torch.stack([encode(s) for s in seqs])
+    y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    xa, ya = with_reverse_complement(x, y)
+    assert xa.shape == (6, 4, 6) and torch.equal(xa[:3], x)
+    for i, seq in enumerate(seqs):
+        assert torch.equal(xa[3 + i], encode(seq.translate(comp)[::-1])), seq
+    assert torch.equal(ya, torch.cat([y, y]))
+    assert torch.equal(with_reverse_complement(xa[3:], y)[0][3:], x)  # an involution

@@ -144,6 +144,29 @@ def test_learning_rate_follows_validation_auroc_by_default(
     assert min(schedules["valid_auroc"]) < 3e-3, "the schedule never acted: test too weak"
 
 
+def test_rc_augmented_model_averages_both_strands(data: dict[str, Path], tmp_path: Path) -> None:
+    from amber.data.loader import reverse_complement
+    from amber.train.model_io import ReverseComplementAverage
+
+    torch.set_num_threads(1)
+    config = TrainConfig(
+        max_epochs=1, batch_size=32, epoch_samples=64, eval_batch_size=80,
+        width_multiplier=0.5, device="cpu", rc_augment=True,
+    )  # fmt: skip
+    info = train_model(data["arch"], DEMO_SPACE, data["train"], data["valid"], tmp_path, config)
+    assert info["reverse_complement"] is True
+    model = load_model(tmp_path)
+    assert isinstance(model, ReverseComplementAverage)
+    assert not isinstance(load_model(tmp_path, rc_average=False), ReverseComplementAverage)
+    from amber.data.loader import read_subsample
+
+    x, _ = read_subsample(data["valid"], 8, seed=0)
+    with torch.no_grad():
+        for i in range(len(x)):  # one sequence at a time: no batch-size effects
+            a, b = model(x[i : i + 1]), model(reverse_complement(x[i : i + 1]))
+            assert torch.equal(a, b)
+
+
 def _train_cmd(data: dict[str, Path], out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "amber.cli", "train", "--arch", str(data["arch"]),

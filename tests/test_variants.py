@@ -394,3 +394,39 @@ def test_gzipped_fasta_is_named_before_selene_reads_it(tmp_path: Path) -> None:
     vcf = write_vcf(tmp_path / "v.vcf", [f"chr1\t500\tv\t{g[499]}\t{other_base(g[499])}"])
     with pytest.raises(ValueError, match=re.escape(f"{gz}: the FASTA is gzip-compressed")):
         score_variants(tiny_model(200), FEATURES, vcf, gz, tmp_path / "o", seq_len=200)
+
+
+def test_rc_averaged_model_scores_both_strands_alike(tmp_path: Path) -> None:
+    """Selene scoring with a reverse-complement-averaged model: a variant and the same
+    variant on the reverse-complemented genome get the same scores (odd window: the
+    windows are exact reverse complements). The bare model, position-sensitive, differs."""
+    from amber.train.model_io import ReverseComplementAverage
+
+    fasta, genome = make_genome(tmp_path)
+    comp = str.maketrans("ACGTN", "TGCAN")
+    mirrored = {c: s.translate(comp)[::-1] for c, s in genome.items()}
+    rc_dir = tmp_path / "rc"
+    rc_dir.mkdir()
+    rc_fasta = rc_dir / "genome.fa"
+    rc_fasta.write_text("".join(f">{c}\n{s}\n" for c, s in mirrored.items()))
+    n = len(genome["chr1"])
+    picks = [p for p in range(300, 2700, 211) if genome["chr1"][p - 1] != "N"]
+    rows, rc_rows = [], []
+    for i, p in enumerate(picks):
+        ref = genome["chr1"][p - 1]
+        alt = other_base(ref, 1 + i % 3)
+        rows.append(f"chr1\t{p}\tv{i}\t{ref}\t{alt}")
+        rc_rows.append(f"chr1\t{n - p + 1}\tv{i}\t{ref.translate(comp)}\t{alt.translate(comp)}")
+    vcf, rc_vcf = write_vcf(tmp_path / "v.vcf", rows), write_vcf(rc_dir / "v.vcf", rc_rows)
+    scores = {}
+    for name, model in (
+        ("bare", tiny_model(201)),
+        ("rc", ReverseComplementAverage(tiny_model(201))),
+    ):
+        for strand, (f, v) in {"+": (fasta, vcf), "-": (rc_fasta, rc_vcf)}.items():
+            out = tmp_path / f"{name}{strand}"
+            score_variants(model.eval(), FEATURES, v, f, out, seq_len=201, model_name=name)
+            scores[name, strand] = read_scores(out / "scores.h5")
+    for field in ("ref", "alt", "diff"):
+        np.testing.assert_allclose(scores["rc", "+"][field], scores["rc", "-"][field], atol=1e-6)
+    assert np.abs(scores["bare", "+"]["ref"] - scores["bare", "-"]["ref"]).max() > 1e-3

@@ -50,6 +50,21 @@ def to_float(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def reverse_complement(x: torch.Tensor) -> torch.Tensor:
+    """One-hot ``(..., 4, L)`` in A,C,G,T order -> its reverse complement: the base axis
+    reversed (A<->T, C<->G) and the positions reversed. Unknown (all-zero or 0.25)
+    columns stay unknown."""
+    if x.shape[-2] != 4:
+        raise ValueError(f"expected 4 channels in dim -2, got shape {tuple(x.shape)}")
+    return x.flip(dims=(-2, -1))
+
+
+def with_reverse_complement(x: torch.Tensor, y: torch.Tensor) -> Batch:
+    """A batch followed by the reverse complement of each of its samples, same labels:
+    reverse-complement augmentation for strand-symmetric features (TF binding, DNase)."""
+    return torch.cat([x, reverse_complement(x)]), torch.cat([y, y])
+
+
 def _chunk_rows(dataset: h5py.Dataset) -> int:
     """Rows per HDF5 chunk; contiguous datasets are read in 1024-row blocks."""
     return int(dataset.chunks[0]) if dataset.chunks else 1024

@@ -15,6 +15,8 @@ _HELP = {
     "max_epochs": "at most this many epochs",
     "patience": "stop after this many epochs without a better validation AUROC",
     "lr_patience": "ReduceLROnPlateau patience (epochs)",
+    "rc_augment": "add the reverse complement of each training sample (same labels); the "
+    "saved model then averages both strands when it predicts",
     "lr_monitor": "what ReduceLROnPlateau watches: valid_auroc (the paper's signal) or valid_loss",
     "lr_factor": "ReduceLROnPlateau factor",
     "max_norm": "max L2 norm of each conv/dense output unit's weights; 0 = off",
@@ -27,6 +29,16 @@ _HELP = {
     "device": "auto, cpu or cuda[:N]",
     "bf16": "bfloat16 autocast for training where the hardware has it (CUDA, AVX512-BF16/AMX)",
 }
+
+
+def add_rc_average_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rc-average",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average the predictions for each sequence and its reverse complement (default: "
+        "as the model was trained, the reverse_complement of its model.json)",
+    )
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -89,6 +101,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         args.out,
         batch_size=args.batch_size,
         device=pick_device(args.device),
+        rc_average=args.rc_average,
     )
     log.info(
         "%s: mean test AUROC %.4f, AUPR %.4f over %d features; wrote %s",
@@ -155,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--features", type=Path, required=True, help="features.tsv")
     p.add_argument("--out", type=Path, required=True, help="output TSV")
     p.add_argument("--batch-size", type=int, default=1000, help="(default 1000)")
+    add_rc_average_flag(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     p.set_defaults(func=_cmd_evaluate)

@@ -22,6 +22,9 @@ class TrainConfig:
     # the loss often rises (overconfident errors) while AUROC still improves, and a
     # schedule on the loss then cuts the learning rate too early.
     lr_monitor: str = "valid_auroc"
+    # Each training batch plus the reverse complement of its samples (same labels); the
+    # saved model then averages both strands when it predicts (model.json records it).
+    rc_augment: bool = False
     max_norm: float = 0.9
     width_multiplier: float = 2.0
     pool_dropout: float = 0.1

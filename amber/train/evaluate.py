@@ -110,8 +110,10 @@ def evaluate_model(
     *,
     batch_size: int = 1000,
     device: torch.device | str = "cpu",
+    rc_average: bool | None = None,
 ) -> pd.DataFrame:
-    """Predict the test set with a trained model and write its per-feature table."""
+    """Predict the test set with a trained model and write its per-feature table.
+    ``rc_average``: see :func:`~amber.train.model_io.load_model`."""
     device = torch.device(device)
     features = read_features(features_tsv)
     names = [f.name for f in features]
@@ -126,7 +128,7 @@ def evaluate_model(
             f"{test_h5}: seq_len {test['seq_len']} and {test['n_features']} features, but the "
             f"model in {model_dir} takes {info['seq_len']} bp and predicts {info['n_features']}"
         )
-    model = load_model(model_dir, device=device)
+    model = load_model(model_dir, device=device, rc_average=rc_average)
     y_true, y_score = predict_h5(model, test_h5, batch_size, device)
     table = evaluate_predictions(y_true, y_score, features)
     write_tsv(table, out_tsv)

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from amber.data.loader import reverse_complement
 from amber.fileio import atomic_path, load_torch, save_torch
 from amber.nas.arch import Architecture
 from amber.nas.child import build_child
@@ -156,11 +157,32 @@ def read_model_info(model_dir: str | Path) -> dict[str, Any]:
     return info
 
 
-def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+class ReverseComplementAverage(nn.Module):
+    """A model whose predictions are the mean over a sequence and its reverse complement,
+    so both strands score alike (for a model trained with reverse-complement
+    augmentation). Its state_dict is the wrapped model's, in the same order."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.model(x) + self.model(reverse_complement(x))) / 2
+
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.model.forward_logits
+        return (logits(x) + logits(reverse_complement(x))) / 2
+
+
+def load_model(
+    model_dir: str | Path, device: str | torch.device = "cpu", rc_average: bool | None = None
+) -> nn.Module:
     """Rebuild the model of ``model_dir`` and load its weights; eval mode.
 
     The module takes float (B, 4, seq_len) one-hot A/C/G/T and returns (B, F)
-    probabilities; ``forward_logits`` gives the logits.
+    probabilities; ``forward_logits`` gives the logits. ``rc_average`` wraps it in
+    :class:`ReverseComplementAverage`; None (default) does so when the model was trained
+    with reverse-complement augmentation (``reverse_complement`` in model.json).
     """
     model_dir = Path(model_dir)
     info = read_model_info(model_dir)
@@ -174,4 +196,8 @@ def load_model(model_dir: str | Path, device: str | torch.device = "cpu") -> nn.
         raise ValueError(
             f"{model_dir / WEIGHTS}: weights do not fit the model in {SIDECAR}: {err}"
         ) from None
+    if rc_average is None:
+        rc_average = bool(info.get("reverse_complement", False))
+    if rc_average:
+        model = ReverseComplementAverage(model)
     return model.to(device).eval()

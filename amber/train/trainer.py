@@ -35,7 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from amber.data.loader import dataset_info, iter_batches, read_subsample
+from amber.data.loader import (
+    dataset_info,
+    iter_batches,
+    read_subsample,
+    with_reverse_complement,
+)
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
 from amber.fileio import atomic_path, load_torch, save_torch
 from amber.metrics import aupr_per_feature, auroc_per_feature
@@ -277,6 +282,8 @@ def train_model(
         total, seen = 0.0, 0
         progress = Progress(batches, total=n_batches, desc=f"epoch {epoch}")
         for x, y in progress:
+            if config.rc_augment:
+                x, y = with_reverse_complement(x, y)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, bf16):
@@ -350,6 +357,7 @@ def train_model(
         "train_seconds": round(state["seconds"], 1),
         "device": str(device),
         "train_config": dataclasses.asdict(config),
+        "reverse_complement": config.rc_augment,
         "train_samples": n_rows,
         "valid_samples": int(x_valid.shape[0]),
     }

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from amber.train.commands import add_rc_average_flag
+
 log = logging.getLogger("amber")
 
 
@@ -23,7 +25,7 @@ def _cmd_score_variants(args: argparse.Namespace) -> None:
     features = [f.name for f in read_features(args.features)]
     info = read_model_info(args.model)
     _check_model_features(info.get("features"), features, args.model, args.features)
-    model = load_model(args.model)
+    model = load_model(args.model, rc_average=args.rc_average)
     config = ScoreConfig(
         batch_size=args.batch_size,
         chunk_size=args.chunk_size,
@@ -89,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--features", type=Path, required=True, help="features.tsv of the model")
     p.add_argument("--out-dir", type=Path, required=True, help="output folder")
     p.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    add_rc_average_flag(p)
     p.add_argument(
         "--chunk-size", type=int, default=20000, help="variants per Selene call (default 20000)"
     )

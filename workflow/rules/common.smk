@@ -67,6 +67,13 @@ def holdout_flags(data):
     return f"--valid-chroms '{valid}' --test-chroms '{test}'"
 
 
+def rc_augment(config):
+    """train.rc_augment; null means on for own data (source bed: TF peaks are
+    strand-symmetric) and off for the simulated genome and DeepSEA (the paper's recipe)."""
+    value = config["train"].get("rc_augment")
+    return value if value is not None else config["data"]["source"] == "bed"
+
+
 def dataset_files():
     return expand(f"{OUT}/data/{{split}}.h5", split=["train", "valid", "test"])
 

@@ -12,7 +12,10 @@ TRAIN_WORKFLOW_KEYS = {
     "runtime",
     "eval_runtime",
 }
-TRAIN_OPTIONS = cli_flags({k: v for k, v in TRAIN.items() if k not in TRAIN_WORKFLOW_KEYS})
+TRAIN_OPTIONS = cli_flags(
+    {k: v for k, v in TRAIN.items() if k not in TRAIN_WORKFLOW_KEYS}
+    | {"rc_augment": rc_augment(config)}
+)
 # Every model of this run: searched_<i>, sampled_<i>, baseline_<name> (see model_names()).
 MODEL_NAME = r"(searched|sampled)_[0-9]+|baseline_[A-Za-z0-9_-]+"
 
