@@ -110,6 +110,13 @@ def test_evaluate_command_matches_sklearn(tmp_path: Path) -> None:
             average_precision_score(y[:, j], probs[:, j]), abs=1e-6
         )
         assert table.loc[j, "n_pos"] == y[:, j].sum()
+    # Without --features: the features.tsv beside the test set (where make-dataset puts it).
+    default = tmp_path / "evaluate" / "default.tsv"
+    without = [a for a in cmd if a not in ("--features", str(tmp_path / "features.tsv"))]
+    without[without.index(str(out))] = str(default)
+    done = subprocess.run(without, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert default.read_text() == out.read_text()
 
 
 def _table(values: list[tuple[float, float]]) -> pd.DataFrame:

@@ -335,6 +335,13 @@ def test_cli_scores_a_saved_nas_model(tmp_path: Path) -> None:
         np.testing.assert_allclose(scores["diff"][i], p_alt - p_ref, atol=1e-6, rtol=0)
     assert json.loads((out / "summary.json").read_text())["counts"]["scored"] == 3
     assert read_tsv(out / "skipped.tsv") == []
+    # Without --features the model's own list (model.json) is used: the same scores.
+    without = [a for a in argv if a not in ("--features", str(tmp_path / "f.tsv"))]
+    without[without.index(str(out))] = str(tmp_path / "again")
+    assert main([*without, "--device", "cpu", "--batch-size", "2"]) == 0
+    again = read_scores(tmp_path / "again" / "scores.h5")
+    np.testing.assert_array_equal(again["diff"], scores["diff"])
+    assert again["features"].tolist() == FEATURES
 
 
 def test_prepare_genome_decompresses_and_indexes(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     table = evaluate_model(
         args.model,
         args.test,
-        args.features,
+        args.features or args.test.parent / "features.tsv",
         args.out,
         batch_size=args.batch_size,
         device=pick_device(args.device),
@@ -165,7 +165,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", type=Path, required=True, help="model folder")
     p.add_argument("--test", type=Path, required=True, help="test.h5")
-    p.add_argument("--features", type=Path, required=True, help="features.tsv")
+    p.add_argument(
+        "--features",
+        type=Path,
+        default=None,
+        help="features.tsv (default: the one make-dataset wrote beside TEST)",
+    )
     p.add_argument("--out", type=Path, required=True, help="output TSV")
     p.add_argument("--batch-size", type=int, default=1000, help="(default 1000)")
     add_rc_average_flag(p)

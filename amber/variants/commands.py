@@ -22,9 +22,14 @@ def _cmd_score_variants(args: argparse.Namespace) -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
     use_cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
-    features = [f.name for f in read_features(args.features)]
     info = read_model_info(args.model)
-    _check_model_features(info.get("features"), features, args.model, args.features)
+    if args.features is None:  # the model's own list (model.json) is the one to use
+        features = list(info.get("features") or [])
+        if not features:
+            raise ValueError(f"{args.model}/model.json lists no features; give --features")
+    else:
+        features = [f.name for f in read_features(args.features)]
+        _check_model_features(info.get("features"), features, args.model, args.features)
     model = load_model(args.model, rc_average=args.rc_average)
     config = ScoreConfig(
         batch_size=args.batch_size,
@@ -88,7 +93,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, required=True, help="model folder (model.pt, model.json)")
     p.add_argument("--vcf", type=Path, required=True, help="VCF (.vcf or bgzip/gzip .vcf.gz)")
     p.add_argument("--fasta", type=Path, required=True, help="genome FASTA (plain text, .fai)")
-    p.add_argument("--features", type=Path, required=True, help="features.tsv of the model")
+    p.add_argument(
+        "--features",
+        type=Path,
+        default=None,
+        help="features.tsv of the model (default: the feature list in its model.json)",
+    )
     p.add_argument("--out-dir", type=Path, required=True, help="output folder")
     p.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
     add_rc_average_flag(p)

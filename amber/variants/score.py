@@ -91,9 +91,13 @@ def score_variants(
     probabilities. ``weights`` is the state_dict file Selene loads into it (its keys in
     the model's parameter order); by default the model's own weights are saved for it.
     """
-    from selene_sdk import __version__ as selene_version
-    from selene_sdk.predict import AnalyzeSequences
-    from selene_sdk.sequences import Genome
+    with warnings.catch_warnings():
+        # selene-sdk 0.6 imports pkg_resources, which setuptools deprecates: silenced for
+        # this import only, not for the process.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from selene_sdk import __version__ as selene_version
+        from selene_sdk.predict import AnalyzeSequences
+        from selene_sdk.sequences import Genome
 
     t0 = time.monotonic()
     out_dir = Path(out_dir)
