@@ -312,8 +312,9 @@ def main(argv: list[str] | None = None) -> dict:
     ddig = data_digest(data)
 
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    # Every field, defaults included: a cached model must not outlive a changed default.
     recipe = {k: v for k, v in config["train"].items() if k in train_fields}
-    recipe.update(device="cpu")
+    recipe = dataclasses.asdict(TrainConfig(**{**recipe, "device": "cpu"}))
     search_fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
     ctrl_fields = {f.name for f in dataclasses.fields(ControllerConfig)}
     settings = {k: v for k, v in config["search"].items() if k in search_fields}
@@ -321,6 +322,8 @@ def main(argv: list[str] | None = None) -> dict:
         k: v for k, v in config["search"].get("controller", {}).items() if k in ctrl_fields
     }
     settings.update(device="cpu")
+    controller = ControllerConfig(**settings.pop("controller"))
+    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
     skip_prob = settings["controller"].get("skip_target", ControllerConfig().skip_target)
 
     rng = np.random.default_rng(2026)
