@@ -260,6 +260,23 @@ def test_baselines_build_and_match_the_paper_size() -> None:
     assert sum(p.numel() for p in deepsea.parameters()) == 52_843_119  # paper: 52.8 million
 
 
+def test_global_max_baseline_is_position_free() -> None:
+    """conv -> global max-pool: a motif scores the same wherever it sits in the window,
+    unlike the flatten head's position-specific weights."""
+    torch.manual_seed(0)
+    spec = load_baseline_spec(ROOT / "config" / "baselines" / "conv_globalmax.json")
+    model = PlainCNN(spec, 300, 2).eval()
+    flat = PlainCNN({**spec, "head_pool": "flatten"}, 300, 2).eval()
+    x = torch.full((2, 4, 300), 0.25)
+    motif = torch.eye(4)[torch.tensor([0, 1, 2, 3, 3, 2, 1, 0] * 2)].T  # (4, 16)
+    x[0, :, 50:66], x[1, :, 200:216] = motif, motif
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[0], model(x)[1], rtol=0, atol=1e-6)
+        assert (flat(x)[0] - flat(x)[1]).abs().max() > 1e-4
+    with pytest.raises(BaselineSpecError, match="head_pool"):
+        PlainCNN({**spec, "head_pool": "sum"}, 300, 2)
+
+
 def test_bad_baseline_names_file_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     spec = {"baseline": "x", "conv": [{"filters": 8, "kernal": 3}], "hidden": 4}

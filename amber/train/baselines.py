@@ -15,8 +15,10 @@ So baselines get this second, equally small builder, described by a JSON file::
      "hidden_dropout": 0.0}
 
 Each conv block is Conv1d (with bias) -> ReLU -> max-pool ``pool``/``pool`` (floor; 1 = no
-pool) -> dropout; the head is flatten -> dense ``hidden`` + ReLU -> dropout -> dense F
-(logits; :meth:`PlainCNN.forward` applies the sigmoid). ``width_multiplier`` scales the
+pool) -> dropout; the head is flatten (or, with ``"head_pool": "global_max"`` or
+``"global_avg"``, one value per channel: position-free, few weights, for small data) ->
+dense ``hidden`` + ReLU -> dropout -> dense F (logits; :meth:`PlainCNN.forward` applies
+the sigmoid). ``width_multiplier`` scales the
 filters and the hidden units alike (the demo trains narrow baselines).
 """
 
@@ -31,10 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amber.nas.ops import N_BASES, Dropout, check_input, to_network_layout
+from amber.nas.space import HEAD_POOLS
 
 PADDINGS = ("same", "valid")
 _CONV_KEYS = {"filters", "kernel", "padding", "pool", "dropout"}
-_TOP_KEYS = {"baseline", "description", "conv", "hidden", "hidden_dropout"}
+_TOP_KEYS = {"baseline", "description", "conv", "hidden", "hidden_dropout", "head_pool"}
 
 
 class BaselineSpecError(ValueError):
@@ -98,12 +101,16 @@ def check_baseline_spec(data: Any, source: str = "<json>") -> dict[str, Any]:
     _positive_int(data["hidden"], lambda p: fail("hidden", p))
     hidden_dropout = data.get("hidden_dropout", 0.0)
     _probability(hidden_dropout, lambda p: fail("hidden_dropout", p))
+    head_pool = data.get("head_pool", "flatten")
+    if head_pool not in HEAD_POOLS:
+        raise fail("head_pool", f"must be one of {list(HEAD_POOLS)}, got {head_pool!r}")
     return {
         "baseline": data["baseline"],
         **({"description": data["description"]} if "description" in data else {}),
         "conv": out_convs,
         "hidden": data["hidden"],
         "hidden_dropout": float(hidden_dropout),
+        "head_pool": head_pool,
     }
 
 
@@ -180,7 +187,8 @@ class PlainCNN(nn.Module):
             channels = out
         self.convs = nn.ModuleList(blocks)
         hidden = _scaled(spec["hidden"], width_multiplier)
-        self.fc1 = nn.Linear(channels * length, hidden)
+        self.head_pool = spec["head_pool"]
+        self.fc1 = nn.Linear(channels * (length if self.head_pool == "flatten" else 1), hidden)
         self.hidden_dropout = Dropout(spec["hidden_dropout"])
         self.fc2 = nn.Linear(hidden, n_features)
 
@@ -189,7 +197,13 @@ class PlainCNN(nn.Module):
         x = to_network_layout(x)
         for block in self.convs:
             x = block(x)
-        return self.fc2(self.hidden_dropout(F.relu(self.fc1(x.flatten(1)))))
+        if self.head_pool == "flatten":
+            z = x.flatten(1)
+        elif self.head_pool == "global_max":
+            z = x.amax(dim=tuple(range(2, x.dim())))
+        else:
+            z = x.mean(dim=tuple(range(2, x.dim())))
+        return self.fc2(self.hidden_dropout(F.relu(self.fc1(z))))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_logits(x).sigmoid()
