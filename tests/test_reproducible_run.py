@@ -12,7 +12,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from workflow_runs import (
@@ -21,6 +20,7 @@ from workflow_runs import (
     copy_workflow,
     differences,
     snakemake,
+    snakemake_cmd,
     snakemake_env,
 )
 
@@ -42,13 +42,9 @@ def _killed_after(work: Path, seconds: float, log: Path) -> bool:
     run ended first."""
     with open(log, "a") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "snakemake", *RUN],
-            cwd=work,
-            env=snakemake_env(),
-            stdout=out,
-            stderr=out,
+            snakemake_cmd(*RUN), cwd=work, env=snakemake_env(), stdout=out, stderr=out,
             start_new_session=True,
-        )
+        )  # fmt: skip
         try:
             proc.wait(timeout=seconds)
             return False

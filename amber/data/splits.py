@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from amber.data.bed import read_bed
 from amber.data.genome import InputError
 
 SPLITS = ("train", "valid", "test")
@@ -66,7 +67,7 @@ def parse_holdout(
             )
         return [(chrom, start, end)]
     path = Path(entry)
-    if path.suffix in {".bed", ".BED"} or path.is_file():
+    if path.suffix.lower() == ".bed" or path.is_file():
         return _bed_regions(path, split, fasta, sizes)
     raise SplitError(
         f"{split} holdout {entry!r} is not in {fasta} (records: {_records(fasta, sizes)}): "
@@ -77,34 +78,15 @@ def parse_holdout(
 def _bed_regions(
     path: Path, split: str, fasta: Path, sizes: Mapping[str, int]
 ) -> list[tuple[str, int, int]]:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise SplitError(f"{path}: cannot read the {split} holdout BED: {exc.strerror}") from exc
-    regions = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.startswith(("#", "track", "browser")):
-            continue
-        fields = line.split("\t")
-        try:
-            chrom, start, end = fields[0], int(fields[1]), int(fields[2])
-        except (IndexError, ValueError):
-            raise SplitError(
-                f"{path}:{number}: expected chrom<TAB>start<TAB>end, got {line[:60]!r}"
-            ) from None
-        if chrom not in sizes:
-            raise SplitError(
-                f"{path}:{number}: chromosome {chrom!r} is not in {fasta} "
-                f"(records: {_records(fasta, sizes)})"
-            )
-        if not 0 <= start < end <= sizes[chrom]:
-            raise SplitError(
-                f"{path}:{number}: {start}-{end} is not within {chrom} (0-{sizes[chrom]})"
-            )
-        regions.append((chrom, start, end))
-    if not regions:
+    if not path.is_file():
+        raise SplitError(f"{path}: the {split} holdout BED does not exist")
+    table = read_bed(path, sizes)  # checks every line against the FASTA, naming it
+    if table.empty:
         raise SplitError(f"{path}: the {split} holdout BED holds no region")
-    return regions
+    return [
+        (str(c), int(a), int(b))
+        for c, a, b in zip(table["Chromosome"], table["Start"], table["End"], strict=True)
+    ]
 
 
 def fraction_holdouts(
