@@ -482,6 +482,19 @@ BATTERY = [
         "{fasta}:3: record 'chr2' is empty",
         "error",
     ),
+    (
+        "fasta_iupac_codes",
+        _dataset_case(
+            ">chr1\n"
+            + GOOD_SEQS["chr1"][:1000]
+            + "RYKM"
+            + GOOD_SEQS["chr1"][1004:]
+            + "\n"
+            + "".join(f">{c}\n{GOOD_SEQS[c]}\n" for c in ("chr2", "chr3"))
+        ),
+        "{fasta}: 4 IUPAC ambiguity codes (R, Y, S, ...) are read as unknown bases (N)",
+        "warning",
+    ),
     ("fasta_text_before_header", _dataset_case("ACGT\n>chr1\nACGT\n"), "{fasta}:1: ", "error"),
     ("fai_stale", _dataset_case(fai=_stale_fai), "{fasta}.fai does not index", "error"),
     (

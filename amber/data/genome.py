@@ -9,6 +9,7 @@ is checked at disk speed with constant memory.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,9 +23,15 @@ BASES = "ACGT"
 UNKNOWN = 4
 
 _BLOCK_BYTES = 1 << 24
+# Sequence bytes that are bases, N, gaps or line ends: anything else allowed is an IUPAC
+# ambiguity code, counted and reported.
+_PLAIN_BYTES = b"ACGTNacgtn-\r\n"
 # What a sequence line may hold: IUPAC nucleotide codes in either case, gaps, line ends.
 # Anything else (digits, spaces, '*') would silently become N.
 _SEQUENCE_BYTES = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn-\r\n"
+
+
+log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -83,6 +90,7 @@ class _FastaScanner:
     current: _Record | None = None
     line: int = 1  # line number at the start of the next fed block
     at_line_start: bool = True
+    ambiguous: int = 0  # IUPAC codes other than N (R, Y, ...): read as unknown bases
 
     def feed(self, data: bytes) -> None:
         if not data:
@@ -109,6 +117,7 @@ class _FastaScanner:
     def _sequence(self, data: bytes, start: int, end: int) -> None:
         if data[start:end].translate(None, _SEQUENCE_BYTES):
             self._bad_character(data, start, end)
+        self.ambiguous += len(data[start:end].translate(None, _PLAIN_BYTES))
         newlines = data.count(b"\n", start, end)
         n_bases = end - start - newlines - data.count(b"\r", start, end)
         if n_bases > 0:
@@ -196,7 +205,15 @@ def scan_fasta(path: str | Path) -> dict[str, int]:
             scanner.feed(data[:cut])
             carry = data[cut:]
         scanner.feed(carry)
-    return scanner.finish()
+    lengths = scanner.finish()
+    if scanner.ambiguous:
+        log.warning(
+            "%s: %d IUPAC ambiguity codes (R, Y, S, ...) are read as unknown bases (N); "
+            "windows with too many unknown bases are dropped (dataset.json: dropped_for_n)",
+            path,
+            scanner.ambiguous,
+        )
+    return lengths
 
 
 def verify_fai(path: str | Path, lengths: dict[str, int] | None = None) -> None:
