@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
             "anchor_categories": [],
         },
         "search": {"n_searched": args.seeds, "n_sampled": args.seeds},
-        "train": {"baselines": ["conv_globalmax"]},
+        # The hand-made CNN at its own size (the demo shrinks baselines 8x for its budget).
+        "train": {"baselines": ["conv_globalmax"], "baseline_width": 1.0},
     }
     config_path = out / "config.yaml"
     config_path.write_text(json.dumps(config, indent=1))  # JSON is YAML
