@@ -42,7 +42,7 @@ from amber.data.genome import (
     open_fasta,
     scan_fasta,
 )
-from amber.data.splits import SPLITS, Segment, assign_segments
+from amber.data.splits import SPLITS, Segment, assign_segments, shortlist
 from amber.fileio import atomic_path, naming_write_errors
 
 log = logging.getLogger(__name__)
@@ -619,15 +619,11 @@ def _sample_and_write(
     return summary
 
 
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(names[:5]) + (f" ... ({len(names)} in all)" if len(names) > 5 else "")
-
-
 def _check_splits(summary: dict, segments: Sequence[Segment], bed_dir: Path) -> None:
     """Every split has rows and a positive of every feature: otherwise training has
     nothing to learn from or the AUROC of a feature is undefined."""
     for split in SPLITS:
-        where = _names([s.label() for s in segments if s.split == split]) or "none"
+        where = shortlist([s.label() for s in segments if s.split == split]) or "none"
         if summary["counts"][split] == 0:
             raise DatasetError(
                 f"the {split} split is empty (its regions: {where}); hold out other "
@@ -636,7 +632,7 @@ def _check_splits(summary: dict, segments: Sequence[Segment], bed_dir: Path) -> 
         empty = [name for name, count in summary["positives"][split].items() if count == 0]
         if empty:
             raise DatasetError(
-                f"the {split} split has no positive of feature(s) {_names(empty)} "
+                f"the {split} split has no positive of feature(s) {shortlist(empty)} "
                 f"(BEDs in {bed_dir}; its regions: {where}); hold out regions where these "
                 "features have peaks, or leave the features out"
             )
@@ -651,7 +647,7 @@ def _warn_positive_rates(summary: dict, bed_dir: Path) -> None:
         log.warning(
             "%s: positive rate differs more than 2x between train and valid for %s",
             bed_dir,
-            _names([f"{n} ({train[n]:.3f} vs {valid[n]:.3f})" for n in off]),
+            shortlist([f"{n} ({train[n]:.3f} vs {valid[n]:.3f})" for n in off]),
         )
 
 

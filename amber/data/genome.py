@@ -115,9 +115,12 @@ class _FastaScanner:
         return -1 if hit < 0 else hit + 1
 
     def _sequence(self, data: bytes, start: int, end: int) -> None:
-        if data[start:end].translate(None, _SEQUENCE_BYTES):
+        # One pass over the block: what is not a base, N, gap or line end is an IUPAC
+        # code (counted) or a bad character (refused); that rest is usually tiny.
+        rest = data[start:end].translate(None, _PLAIN_BYTES)
+        if rest.translate(None, _SEQUENCE_BYTES):
             self._bad_character(data, start, end)
-        self.ambiguous += len(data[start:end].translate(None, _PLAIN_BYTES))
+        self.ambiguous += len(rest)
         newlines = data.count(b"\n", start, end)
         n_bases = end - start - newlines - data.count(b"\r", start, end)
         if n_bases > 0:

@@ -41,8 +41,10 @@ class Segment:
         return f"{self.chrom}:{self.start + 1}-{self.end}"
 
 
-def _records(fasta: Path, sizes: Mapping[str, int]) -> str:
-    return ", ".join(list(sizes)[:5]) + (", ..." if len(sizes) > 5 else "")
+def shortlist(names: Sequence[str]) -> str:
+    """The first five names, and how many there are in all when there are more."""
+    names = list(names)
+    return ", ".join(names[:5]) + (f" ... ({len(names)} in all)" if len(names) > 5 else "")
 
 
 def parse_holdout(
@@ -58,7 +60,7 @@ def parse_holdout(
         if chrom not in sizes:
             raise SplitError(
                 f"{split} region {entry!r}: chromosome {chrom!r} is not in {fasta} "
-                f"(records: {_records(fasta, sizes)})"
+                f"(records: {shortlist(sizes)})"
             )
         if not 0 <= start < end <= sizes[chrom]:
             raise SplitError(
@@ -70,7 +72,7 @@ def parse_holdout(
     if path.suffix.lower() == ".bed" or path.is_file():
         return _bed_regions(path, split, fasta, sizes)
     raise SplitError(
-        f"{split} holdout {entry!r} is not in {fasta} (records: {_records(fasta, sizes)}): "
+        f"{split} holdout {entry!r} is not in {fasta} (records: {shortlist(sizes)}): "
         "give a chromosome, a region chrom:start-end (1-based, inclusive) or a BED file"
     )
 
@@ -125,7 +127,7 @@ def assign_segments(
     for chrom in used:
         if chrom not in sizes:
             raise SplitError(
-                f"chromosome {chrom!r} is not in {fasta} (records: {_records(fasta, sizes)})"
+                f"chromosome {chrom!r} is not in {fasta} (records: {shortlist(sizes)})"
             )
     if holdout_fraction is not None:
         if valid or test:
