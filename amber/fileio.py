@@ -73,6 +73,20 @@ def temp_beside(final: Path, *, directory: bool = False) -> Path:
 
 
 @contextlib.contextmanager
+def scratch_dir(final: Path) -> Iterator[Path]:
+    """A private working folder ``.<name>.<random>.tmp`` beside ``final``, removed on exit.
+
+    Beside the outputs (same disk, sized like them) and named by ``temp_beside``, so the
+    next run sweeps what a killed one left behind.
+    """
+    tmp = temp_beside(final, directory=True)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from amber.fileio import atomic_path, temp_beside
+from amber.fileio import atomic_path, scratch_dir, temp_beside
 
 
 def test_next_write_removes_a_killed_writers_temporaries(tmp_path: Path) -> None:
@@ -36,3 +36,15 @@ def test_temporary_folder_beside_its_target(tmp_path: Path) -> None:
     tmp = temp_beside(tmp_path / "sub" / "annot", directory=True)
     assert tmp.is_dir() and tmp.parent == tmp_path / "sub"
     assert tmp.name.startswith(".annot.") and tmp.name.endswith(".tmp")
+
+
+def test_scratch_folder_sweeps_a_killed_runs_and_removes_its_own(tmp_path: Path) -> None:
+    stale = tmp_path / ".selene.k1ll3d00.tmp"  # what a SIGKILLed scoring run leaves
+    (stale / "0").mkdir(parents=True)
+    (stale / "0" / "chunk.vcf").write_text("x")
+    with scratch_dir(tmp_path / "selene") as tmp:
+        assert not stale.exists()
+        (tmp / "chunk").write_text("y")
+    with pytest.raises(RuntimeError), scratch_dir(tmp_path / "selene"):
+        raise RuntimeError("failed")
+    assert list(tmp_path.iterdir()) == []

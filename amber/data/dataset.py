@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,7 @@ from amber.data.genome import (
     scan_fasta,
 )
 from amber.data.splits import SPLITS, Segment, assign_segments, shortlist
-from amber.fileio import atomic_path, naming_write_errors
+from amber.fileio import atomic_path, naming_write_errors, scratch_dir
 
 log = logging.getLogger(__name__)
 
@@ -294,9 +293,8 @@ class _Stage:
 @contextlib.contextmanager
 def _staging(out_dir: Path) -> Iterator[dict[str, _Stage]]:
     """Open the staging files of every split in a private folder removed on exit."""
-    # Beside the outputs (same disk, sized like them), unique per run, gone afterwards.
     with (
-        tempfile.TemporaryDirectory(prefix=".staging-", dir=out_dir) as tmp,
+        scratch_dir(out_dir / "staging") as tmp,
         contextlib.ExitStack() as files,
     ):
         stages = {}

@@ -6,13 +6,12 @@ import contextlib
 import gzip
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from amber.fileio import atomic_path, current_umask, temp_beside
+from amber.fileio import atomic_path, current_umask, scratch_dir, temp_beside
 
 
 @contextlib.contextmanager
@@ -76,10 +75,7 @@ def staged_files(folder: str | os.PathLike[str]) -> Iterator[Path]:
     ``folder`` (other files there are left alone), on failure nothing is."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".staged.", dir=folder))
-    try:
+    with scratch_dir(folder / "staged") as tmp:
         yield tmp
         for path in sorted(tmp.iterdir()):
             os.replace(path, folder / path.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -27,7 +27,6 @@ import csv
 import json
 import logging
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ import torch
 from torch import nn
 
 from amber.data.genome import scan_fasta, verify_fai
-from amber.fileio import atomic_path
+from amber.fileio import atomic_path, scratch_dir
 from amber.progress import Progress
 from amber.variants.scores import LOGFC_EPS, create_scores, logit_fold_change
 from amber.variants.vcf import (
@@ -146,7 +145,7 @@ def score_variants(
     }
     unknown = 0
     with (
-        tempfile.TemporaryDirectory(prefix=".selene-", dir=out_dir) as tmp,
+        scratch_dir(out_dir / "selene") as tmp,
         atomic_path(out_dir / "scores.h5") as h5_tmp,
         h5py.File(h5_tmp, "w") as handle,
     ):
