@@ -61,7 +61,7 @@ def test_sample_structure():
         assert s.op_probs.shape == (L, K)
         np.testing.assert_allclose(s.op_probs.sum(1), 1.0, atol=1e-5)
         assert s.log_prob < 0 and s.entropy > 0
-    ops, skips = stack_samples(samples)
+    ops, skips, _ = stack_samples(samples)
     assert ops.shape == (5, L) and skips.shape == (5, L, L)
     assert torch.all(skips.triu() == 0)  # strictly lower-triangular
     assert [skips_to_lists(m) for m in skips] == [s.skips for s in samples]
@@ -72,7 +72,7 @@ def test_evaluate_reproduces_sampled_log_prob():
     ctl, trainer, gen = make(seed=3)
     trainer.update(ctl.sample(20, gen), list(np.linspace(0, 1, 20)), gen)  # non-initial weights
     samples = ctl.sample(32, gen)
-    ops, skips = stack_samples(samples)
+    ops, skips, _ = stack_samples(samples)
     log_prob, entropy, skip_kl = ctl.evaluate(ops, skips)
     assert log_prob.requires_grad
     np.testing.assert_allclose(log_prob.detach(), [s.log_prob for s in samples], atol=1e-5)
@@ -85,6 +85,35 @@ def test_evaluate_reproduces_sampled_log_prob():
     flipped = skips.clone()
     flipped[:, 3, 1] = 1 - flipped[:, 3, 1]
     assert not torch.allclose(ctl.evaluate(ops, flipped)[0], log_prob)
+
+
+def test_whole_network_decisions_are_sampled_scored_and_learned():
+    """A space searching the stem kernel (2 candidates) and the head (3): the controller
+    samples both, teacher forcing reproduces their log-probability, and a reward for
+    head 2 moves the policy there."""
+    cfg = ControllerConfig()
+    torch.manual_seed(0)
+    ctl = Controller(L, K, cfg, decisions=(2, 3))
+    trainer, gen = ReinforceTrainer(ctl, cfg), torch.Generator().manual_seed(0)
+    samples = ctl.sample(32, gen)
+    assert all(len(s.decisions) == 2 and s.decisions[1] in (0, 1, 2) for s in samples)
+    ops, skips, decisions = stack_samples(samples)
+    assert decisions.shape == (32, 2)
+    log_prob, _, _ = ctl.evaluate(ops, skips, decisions)
+    np.testing.assert_allclose(log_prob.detach(), [s.log_prob for s in samples], atol=1e-5)
+    other = decisions.clone()
+    other[:, 1] = (other[:, 1] + 1) % 3
+    assert not torch.allclose(ctl.evaluate(ops, skips, other)[0], log_prob)
+    with pytest.raises(ValueError, match="decisions must be"):
+        ctl.evaluate(ops, skips)
+    start = np.mean([s.decisions[1] == 2 for s in ctl.sample(200, gen)])
+    for _ in range(30):
+        batch = ctl.sample(20, gen)
+        trainer.update(batch, [float(s.decisions[1] == 2) for s in batch], gen)
+    end = np.mean([s.decisions[1] == 2 for s in ctl.sample(200, gen)])
+    assert start < 0.45 and end > 0.6, (start, end)
+    with pytest.raises(ValueError, match="at least 2 candidates"):
+        Controller(L, K, cfg, decisions=(1,))
 
 
 def test_learns_toy_reward():

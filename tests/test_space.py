@@ -79,6 +79,10 @@ def test_block_helpers(paper):
         (lambda d: d["skips"].update(enabled="yes"), "skips.enabled", "true or false"),
         (lambda d: d["skips"].update(max_lookback=0), "skips.max_lookback", "positive"),
         (lambda d: d.update(name="has space"), "name", "identifier"),
+        (lambda d: d["head"].update(pool=[]), "head.pool", "empty list"),
+        (lambda d: d["head"].update(pool=["flatten", "sum"]), "head.pool[1]", "one of"),
+        (lambda d: d["head"].update(pool=["flatten"] * 2), "head.pool", "twice"),
+        (lambda d: d["stem"].update(kernel=[8, 0]), "stem.kernel[1]", "positive integer"),
     ],
 )
 def test_bad_space_names_file_and_key(tmp_path, edit, key, words):
@@ -176,6 +180,44 @@ def test_malformed_json(tmp_path, demo, mutate, words):
     with pytest.raises(ArchitectureError) as info:
         Architecture.load(path)
     assert str(path) in str(info.value) and words in str(info.value)
+
+
+def test_searched_stem_and_head(tmp_path, demo):
+    """small_data.yaml lists stem kernels and heads: architectures carry their choices
+    in JSON, the sampler draws them, and a missing or foreign choice is refused."""
+    space = load_space(SPACES / "small_data.yaml")
+    assert space.decisions == (
+        ("stem_kernel", (8, 19)),
+        ("head", ("flatten", "global_max", "global_avg")),
+    )
+    assert demo.decisions == ()  # one value each: fixed, as in the paper
+    rng = np.random.default_rng(0)
+    archs = [sample_uniform(space, rng) for _ in range(300)]
+    heads = {h: sum(a.head == h for a in archs) for h in space.head_pools}
+    assert all(80 < n < 120 for n in heads.values()), heads
+    assert 120 < sum(a.stem_kernel == 19 for a in archs) < 180
+    arch = archs[0]
+    data = arch.to_json()
+    assert (data["stem_kernel"], data["head"]) == (arch.stem_kernel, arch.head)
+    assert Architecture.from_json(json.dumps(data)) == arch
+    assert arch.decision_indices(space) == (
+        space.stem_kernels.index(arch.stem_kernel),
+        space.head_pools.index(arch.head),
+    )
+    assert from_indices(space, arch.op_indices(space), arch.skips, (1, 2)).head == "global_avg"
+    bare = Architecture("small_data", arch.ops, arch.skips)
+    with pytest.raises(ArchitectureError, match="searches 'stem_kernel'"):
+        bare.validate(space)
+    with pytest.raises(ArchitectureError, match="head 'sum' is not a candidate"):
+        Architecture("small_data", arch.ops, arch.skips, stem_kernel=8, head="sum").validate(space)
+    with pytest.raises(ArchitectureError, match="head 'global_max' is not a candidate"):
+        Architecture("demo", arch.ops, arch.skips, head="global_max").validate(demo)
+    with pytest.raises(ArchitectureError, match="head index 3 out of range"):
+        from_indices(space, arch.op_indices(space), arch.skips, (0, 3))
+    with pytest.raises(ArchitectureError, match="'head' must be a string"):
+        Architecture.from_json({**data, "head": 1})
+    # the demo's draws are unchanged by the searched parts of other spaces
+    assert "head" not in sample_uniform(demo, np.random.default_rng(1)).to_json()
 
 
 def test_validate_errors(demo, paper):

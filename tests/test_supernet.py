@@ -211,7 +211,7 @@ def test_child_api_keys_and_width(demo, paper):
     net = Supernet(demo, 200, 4)
     names = dict(net.named_parameters())
     for key, p in a.named_parameters():
-        assert names[child_key_to_supernet_key(key, arch)].shape == p.shape
+        assert names[child_key_to_supernet_key(key, arch, demo)].shape == p.shape
     assert count_parameters(a) < count_parameters(net)
     wide = build_child(arch.with_options(width_multiplier=2.0, pool_dropout=0.1), demo, 200, 4)
     assert wide.width_multiplier == 2.0 and wide.pool_dropout == 0.1
@@ -317,7 +317,7 @@ def test_dropout_mask_rate_scale_and_seed(dtype):
 
 @pytest.mark.parametrize("pool", ["global_avg", "global_max"])
 def test_global_pool_heads(demo, pool):
-    space = dataclasses.replace(demo, head_pool=pool)
+    space = dataclasses.replace(demo, head_pools=(pool,))
     torch.manual_seed(2)
     net = Supernet(space, 200, 4).eval()
     assert net.head.fc1.in_features == space.filters[-1]  # one value per channel
@@ -330,6 +330,35 @@ def test_global_pool_heads(demo, pool):
         z = h.mean(dim=(2, 3)) if pool == "global_avg" else h.amax(dim=(2, 3))
         fc1, fc2 = net.head.fc1, net.head.fc2
         torch.testing.assert_close(net.head(h), fc2(torch.relu(fc1(z))))
+
+
+def test_searched_stem_and_head_share_weights_with_the_child(demo):
+    """A space listing several stem kernels and heads: the supernet holds one of each per
+    candidate, runs the architecture's choice, and its child computes the same."""
+    space = dataclasses.replace(
+        demo, stem_kernels=(8, 19), head_pools=("flatten", "global_max", "global_avg")
+    )
+    assert [name for name, _ in space.decisions] == ["stem_kernel", "head"]
+    torch.manual_seed(4)
+    net = Supernet(space, 200, 4).eval()
+    assert sorted(net.stems) == ["k19", "k8"] and sorted(net.heads) == sorted(space.head_pools)
+    x = _onehot(3, 200, seed=8)
+    rng = np.random.default_rng(5)
+    seen, outputs = set(), []
+    for _ in range(12):
+        arch = sample_uniform(space, rng)
+        seen.add((arch.stem_kernel, arch.head))
+        child = load_child_from_supernet(build_child(arch, space, 200, 4), net, arch).eval()
+        assert child.stem.conv.kernel_size == (arch.stem_kernel,)
+        assert child.head.pool == arch.head
+        with torch.no_grad():
+            torch.testing.assert_close(net(x, arch), child(x))
+            outputs.append(net(x, arch))
+    assert len(seen) >= 4  # the uniform sampler draws the searched parts too
+    same_layers = [dataclasses.replace(arch, head=h) for h in space.head_pools]
+    with torch.no_grad():
+        heads_out = [net(x, a) for a in same_layers]
+    assert not torch.allclose(heads_out[0], heads_out[1])  # the head choice is used
 
 
 def test_bf16_backbone_gives_float32_logits_close_to_float32(demo):

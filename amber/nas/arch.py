@@ -6,6 +6,8 @@ JSON form::
      "layers": [{"op": "conv8", "skips": []},
                 {"op": "maxpool4", "skips": [1]},
                 {"op": "identity", "skips": [0, 1]}, ...],
+     "stem_kernel": 19,            # only when the space searches the stem kernel
+     "head": "global_max",         # only when the space searches the head
      "width_multiplier": 2.0,      # optional, retraining only
      "pool_dropout": 0.1}          # optional, retraining only
 
@@ -17,6 +19,7 @@ residual connection around layer ``i``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -37,6 +40,10 @@ OPTION_RANGES: Mapping[str, tuple[Callable[[float], bool], str]] = {
 }
 
 
+# Whole-network choices an architecture may hold (see ModelSpace.decisions).
+DECISION_KEYS = ("stem_kernel", "head")
+
+
 class ArchitectureError(ValueError):
     """A malformed architecture, or one that does not fit its model space."""
 
@@ -47,12 +54,16 @@ class Architecture:
 
     ``options`` is a sorted tuple of ``(key, value)`` pairs from :data:`OPTION_RANGES`
     so the type stays hashable; search-time architectures leave it empty.
+    ``stem_kernel`` and ``head`` are set when the model space searches them (see
+    :attr:`ModelSpace.decisions`); None means the space's only candidate.
     """
 
     model_space: str
     ops: tuple[str, ...]
     skips: tuple[tuple[int, ...], ...]
     options: tuple[tuple[str, float], ...] = ()
+    stem_kernel: int | None = None
+    head: str | None = None
 
     def __post_init__(self) -> None:
         # Normalise lists (e.g. from JSON) to tuples so equal archs hash equally.
@@ -91,10 +102,23 @@ class Architecture:
 
     def with_options(self, **options: float) -> Architecture:
         merged = {**dict(self.options), **options}
-        return Architecture(self.model_space, self.ops, self.skips, tuple(merged.items()))
+        return dataclasses.replace(self, options=tuple(merged.items()))
 
     def without_options(self) -> Architecture:
-        return Architecture(self.model_space, self.ops, self.skips)
+        return dataclasses.replace(self, options=())
+
+    def stem_kernel_in(self, space: ModelSpace) -> int:
+        """The stem's kernel: this architecture's choice, else the space's only one."""
+        return self.stem_kernel if self.stem_kernel is not None else space.stem_kernels[0]
+
+    def head_in(self, space: ModelSpace) -> str:
+        """The head's pooling: this architecture's choice, else the space's only one."""
+        return self.head if self.head is not None else space.head_pools[0]
+
+    def decision_indices(self, space: ModelSpace) -> tuple[int, ...]:
+        """Indices of the searched whole-network choices (the controller's extra actions)."""
+        self.validate(space)
+        return tuple(options.index(getattr(self, name)) for name, options in space.decisions)
 
     def op_indices(self, space: ModelSpace) -> tuple[int, ...]:
         """Op indices in the space's op order (the controller's action ids)."""
@@ -131,6 +155,19 @@ class Architecture:
                         f"layer {i}: skip from layer {j} not allowed in model space "
                         f"{space.name!r} ({why})"
                     )
+        searched = dict(space.decisions)
+        for name, options in (("stem_kernel", space.stem_kernels), ("head", space.head_pools)):
+            value = getattr(self, name)
+            if name in searched and value is None:
+                raise ArchitectureError(
+                    f"model space {space.name!r} searches {name!r} ({list(options)}); "
+                    "the architecture must choose one"
+                )
+            if value is not None and value not in options:
+                raise ArchitectureError(
+                    f"{name} {value!r} is not a candidate of model space {space.name!r}: "
+                    f"{list(options)}"
+                )
         return self
 
     # ------------------------------------------------------------------ JSON form
@@ -143,6 +180,9 @@ class Architecture:
                 {"op": op, "skips": list(s)} for op, s in zip(self.ops, self.skips, strict=True)
             ],
         }
+        for name in DECISION_KEYS:
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         out.update(self.options)
         return out
 
@@ -173,12 +213,17 @@ class Architecture:
 
     @classmethod
     def from_indices(
-        cls, space: ModelSpace, op_indices: Sequence[int], skips: Sequence[Sequence[int]]
+        cls,
+        space: ModelSpace,
+        op_indices: Sequence[int],
+        skips: Sequence[Sequence[int]],
+        decisions: Sequence[int] = (),
     ) -> Architecture:
         """Build a validated architecture from controller actions.
 
         ``op_indices[i]`` indexes ``space.op_names``; ``skips[i]`` has length ``i`` (0/1;
-        bools, numpy or tensor ints are fine).
+        bools, numpy or tensor ints are fine); ``decisions[d]`` indexes the candidates of
+        ``space.decisions[d]``.
         """
         names = space.op_names
         ops = []
@@ -187,15 +232,29 @@ class Architecture:
             if not 0 <= k < len(names):
                 raise ArchitectureError(f"layer {i}: op index {k} out of range 0..{len(names) - 1}")
             ops.append(names[k])
+        if len(decisions) != len(space.decisions):
+            raise ArchitectureError(
+                f"{len(decisions)} whole-network choices for model space {space.name!r}, "
+                f"which searches {[name for name, _ in space.decisions]}"
+            )
+        chosen = {}
+        for (name, options), k in zip(space.decisions, decisions, strict=True):
+            k = int(k)
+            if not 0 <= k < len(options):
+                raise ArchitectureError(f"{name} index {k} out of range 0..{len(options) - 1}")
+            chosen[name] = options[k]
         skips_t = tuple(tuple(int(v) for v in s) for s in skips)
-        return cls(space.name, tuple(ops), skips_t).validate(space)
+        return cls(space.name, tuple(ops), skips_t, **chosen).validate(space)
 
 
 def from_indices(
-    space: ModelSpace, op_indices: Sequence[int], skips: Sequence[Sequence[int]]
+    space: ModelSpace,
+    op_indices: Sequence[int],
+    skips: Sequence[Sequence[int]],
+    decisions: Sequence[int] = (),
 ) -> Architecture:
     """Same as :meth:`Architecture.from_indices`."""
-    return Architecture.from_indices(space, op_indices, skips)
+    return Architecture.from_indices(space, op_indices, skips, decisions)
 
 
 def sample_uniform(
@@ -207,13 +266,15 @@ def sample_uniform(
     for i in range(space.num_layers):
         draws = rng.random(i) < skip_prob  # drawn even if disallowed: fixed RNG consumption
         skips.append(tuple(int(d and space.skip_allowed(i, j)) for j, d in enumerate(draws)))
-    return from_indices(space, ops, skips)
+    # Drawn only for searched parts, so spaces without them keep their draws.
+    decisions = [rng.integers(len(options)) for _, options in space.decisions]
+    return from_indices(space, ops, skips, decisions)
 
 
 def _from_json(cls: type[Architecture], data: Any) -> Architecture:
     if not isinstance(data, Mapping):
         raise ArchitectureError(f"expected a JSON object, got {type(data).__name__}")
-    allowed = {"model_space", "layers", *OPTION_RANGES}
+    allowed = {"model_space", "layers", *DECISION_KEYS, *OPTION_RANGES}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ArchitectureError(f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -240,7 +301,14 @@ def _from_json(cls: type[Architecture], data: Any) -> Architecture:
         ops.append(layer["op"])
         skips.append(skip)
     options = tuple((k, data[k]) for k in OPTION_RANGES if k in data)
-    return cls(space_name, tuple(ops), tuple(tuple(s) for s in skips), options)
+    stem_kernel, head = data.get("stem_kernel"), data.get("head")
+    if stem_kernel is not None and (
+        isinstance(stem_kernel, bool) or not isinstance(stem_kernel, int)
+    ):
+        raise ArchitectureError(f"'stem_kernel' must be an integer, got {stem_kernel!r}")
+    if head is not None and not isinstance(head, str):
+        raise ArchitectureError(f"'head' must be a string, got {head!r}")
+    return cls(space_name, tuple(ops), tuple(tuple(s) for s in skips), options, stem_kernel, head)
 
 
 def _check_options(options: Any) -> tuple[tuple[str, float], ...]:

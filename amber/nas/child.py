@@ -23,7 +23,7 @@ from amber.nas.ops import (
     run_backbone,
 )
 from amber.nas.space import ModelSpace
-from amber.nas.supernet import Supernet
+from amber.nas.supernet import Supernet, stem_key
 
 __all__ = [
     "ChildNet",
@@ -62,7 +62,9 @@ class ChildNet(nn.Module):
         self.width_multiplier = width_multiplier
         self.pool_dropout = pool_dropout
         skel = Skeleton.of(space, seq_len, width_multiplier)
-        self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
+        self.stem, self.reductions, self.head = build_fixed_parts(
+            space, skel, n_features, arch.stem_kernel_in(space), arch.head_in(space)
+        )
         layers = []
         for i, name in enumerate(arch.ops):
             ch = skel.channels[space.block_of(i)]
@@ -84,6 +86,8 @@ class ChildNet(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"space={self.space.name!r}, ops={list(self.arch.ops)}, "
+            f"stem_kernel={self.arch.stem_kernel_in(self.space)}, "
+            f"head={self.arch.head_in(self.space)!r}, "
             f"skips={self.arch.num_skips}, seq_len={self.seq_len}, "
             f"n_features={self.n_features}, width_multiplier={self.width_multiplier}, "
             f"pool_dropout={self.pool_dropout}"
@@ -118,17 +122,23 @@ def build_child(
     )
 
 
-def child_key_to_supernet_key(key: str, arch: Architecture) -> str:
-    """``layers.3.op.conv.weight`` -> ``layers.3.ops.<arch.ops[3]>.conv.weight``."""
+def child_key_to_supernet_key(key: str, arch: Architecture, space: ModelSpace) -> str:
+    """``layers.3.op.conv.weight`` -> ``layers.3.ops.<arch.ops[3]>.conv.weight``; a
+    searched stem or head: ``stem.conv.weight`` -> ``stems.k19.conv.weight``,
+    ``head.fc1.weight`` -> ``heads.global_max.fc1.weight``."""
     parts = key.split(".")
     if len(parts) > 2 and parts[0] == "layers" and parts[2] == "op":
         parts[2:3] = ["ops", arch.ops[int(parts[1])]]
+    elif parts[0] == "stem" and len(space.stem_kernels) > 1:
+        parts[0:1] = ["stems", stem_key(arch.stem_kernel_in(space))]
+    elif parts[0] == "head" and len(space.head_pools) > 1:
+        parts[0:1] = ["heads", arch.head_in(space)]
     return ".".join(parts)
 
 
 def load_child_from_supernet(child: ChildNet, supernet: Supernet, arch: Architecture) -> ChildNet:
     """Copy the supernet's weights and BN statistics for ``arch`` into ``child`` (in place)."""
-    if (child.arch.ops, child.arch.skips) != (arch.ops, arch.skips):
+    if child.arch.without_options() != arch.without_options():
         raise ValueError("child was built for a different architecture")
     if child.width_multiplier != 1.0:
         raise ValueError("weights can be shared only with width_multiplier=1.0")
@@ -139,6 +149,8 @@ def load_child_from_supernet(child: ChildNet, supernet: Supernet, arch: Architec
     ):
         raise ValueError("child and supernet differ in model space, seq_len or n_features")
     source = supernet.state_dict()
-    mapped = {key: source[child_key_to_supernet_key(key, arch)] for key in child.state_dict()}
+    mapped = {
+        key: source[child_key_to_supernet_key(key, arch, child.space)] for key in child.state_dict()
+    }
     child.load_state_dict(mapped, strict=True)
     return child

@@ -18,7 +18,10 @@ modified ENAS controller:
   (~0.77 for the defaults and 7 ops): the controller can never become fully greedy;
 * after the skip decisions the next input is ``sum(chosen anchors) / (1 + n_chosen)``
   (AMBER/ENAS), i.e. a zero vector when no skip is chosen; layer 0 has no skip step and
-  passes its op embedding on.
+  passes its op embedding on;
+* after the last layer, one more LSTM step per whole-network decision of the space (stem
+  kernel, head; :attr:`ModelSpace.decisions`), each with its own softmax and embedding.
+  A space without them builds none of these, so the paper's controller is unchanged.
 
 Skip regulariser: the Bernoulli KL ``KL(Bern(p_ij) || Bern(skip_target))`` per decision,
 averaged over the decisions of a layer and then over layers ``1..L-1`` (AMBER's
@@ -33,7 +36,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +57,7 @@ class Sample:
     entropy: float  # sum of the per-decision entropies along this sample
     skip_density: float  # share of the L(L-1)/2 skip decisions that are 1
     op_probs: np.ndarray  # (num_layers, num_ops) op probabilities along this sample
+    decisions: list[int] = field(default_factory=list)  # whole-network choices (indices)
 
 
 class _Rollout(NamedTuple):
@@ -64,6 +68,8 @@ class _Rollout(NamedTuple):
     skip_kl: Tensor  # (B,) skip regulariser
     op_logp: Tensor  # (B, L, K) op log-probabilities
     skip_logit: Tensor  # (B, L, L) logit of P(skip); 0 above/on the diagonal
+    decisions: Tensor  # (B, D) long, whole-network choices
+    decision_logp: tuple[Tensor, ...]  # D tensors (B, n_d) of log-probabilities
 
 
 def skips_to_lists(skips: Tensor | np.ndarray) -> list[list[int]]:
@@ -72,8 +78,9 @@ def skips_to_lists(skips: Tensor | np.ndarray) -> list[list[int]]:
     return [[int(round(float(x))) for x in mat[i, :i]] for i in range(mat.shape[0])]
 
 
-def stack_samples(samples: Sequence[Sample]) -> tuple[Tensor, Tensor]:
-    """Samples -> ``ops`` (B, L) long and ``skips`` (B, L, L) float, as ``evaluate`` takes."""
+def stack_samples(samples: Sequence[Sample]) -> tuple[Tensor, Tensor, Tensor]:
+    """Samples -> ``ops`` (B, L) long, ``skips`` (B, L, L) float and ``decisions`` (B, D)
+    long, as ``evaluate`` takes."""
     if not samples:
         raise ValueError("no samples")
     num_layers = len(samples[0].ops)
@@ -87,7 +94,8 @@ def stack_samples(samples: Sequence[Sample]) -> tuple[Tensor, Tensor]:
                 raise ValueError(f"layer {i} needs {i} skip decisions, got {len(row)}")
             if i:
                 skips[b, i, :i] = torch.tensor(row, dtype=torch.float32)
-    return ops, skips
+    decisions = torch.tensor([s.decisions for s in samples], dtype=torch.long)
+    return ops, skips, decisions.reshape(len(samples), -1)
 
 
 def _bernoulli_kl(logit: Tensor, target: float | Tensor) -> Tensor:
@@ -101,14 +109,22 @@ def _bernoulli_kl(logit: Tensor, target: float | Tensor) -> Tensor:
 
 class Controller(nn.Module):
     def __init__(
-        self, num_layers: int, num_ops: int, config: ControllerConfig | None = None
+        self,
+        num_layers: int,
+        num_ops: int,
+        config: ControllerConfig | None = None,
+        decisions: Sequence[int] = (),
     ) -> None:
+        """``decisions``: the number of candidates of each whole-network decision."""
         super().__init__()
         config = config or ControllerConfig()
         if num_layers < 1 or num_ops < 1:
             raise ValueError("need num_layers >= 1 and num_ops >= 1")
+        if any(n < 2 for n in decisions):
+            raise ValueError(f"a decision needs at least 2 candidates, got {list(decisions)}")
         self.num_layers = num_layers
         self.num_ops = num_ops
+        self.decision_sizes = tuple(decisions)
         self.config = config
         h = config.hidden
         self.lstm = nn.LSTMCell(h, h)
@@ -119,6 +135,8 @@ class Controller(nn.Module):
         self.attn_w2 = nn.Linear(h, h, bias=False)  # applied to the query h_i
         self.attn_v = nn.Linear(h, 1, bias=False)
         self.skip_bias = nn.Parameter(torch.zeros(()))
+        self.decision_heads = nn.ModuleList(nn.Linear(h, n, bias=False) for n in decisions)
+        self.decision_emb = nn.ModuleList(nn.Embedding(n, h) for n in decisions)
         # ENAS/AMBER initialise every controller weight uniformly in [-0.1, 0.1].
         for name, p in self.named_parameters():
             if name != "skip_bias":
@@ -138,10 +156,11 @@ class Controller(nn.Module):
         generator: torch.Generator | None = None,
         ops: Tensor | None = None,
         skips: Tensor | None = None,
+        decisions: Tensor | None = None,
     ) -> _Rollout:
         """Unroll the controller for ``batch`` architectures: sample when ``ops`` is None,
-        otherwise teacher-force the given ``ops``/``skips`` (same code path, so sampled and
-        re-evaluated log-probabilities agree)."""
+        otherwise teacher-force the given ``ops``/``skips``/``decisions`` (same code path,
+        so sampled and re-evaluated log-probabilities agree)."""
         teacher = ops is not None
         device = self.start.device
         L = self.num_layers
@@ -189,6 +208,22 @@ class Controller(nn.Module):
                 x = (s[:, :, None] * torch.stack(anchors, 1)).sum(1) / (1 + s.sum(-1, keepdim=True))
             anchors.append(h)
             anchor_keys.append(self.attn_w1(h))
+        out_decisions = torch.zeros(
+            batch, len(self.decision_sizes), dtype=torch.long, device=device
+        )
+        decision_logps: list[Tensor] = []
+        for d, (head, emb) in enumerate(zip(self.decision_heads, self.decision_emb, strict=True)):
+            h, c = self.lstm(x, (h, c))
+            logp = F.log_softmax(self._squash(head(h)), dim=-1)  # (B, n_d)
+            if teacher:
+                choice = decisions[:, d]
+            else:
+                choice = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+            out_decisions[:, d] = choice
+            decision_logps.append(logp)
+            log_prob = log_prob + logp.gather(1, choice[:, None]).squeeze(1)
+            entropy = entropy - (logp.exp() * logp).sum(-1)
+            x = emb(choice)
         skip_kl = torch.stack(layer_kls, 1).mean(1) if layer_kls else torch.zeros_like(log_prob)
         return _Rollout(
             out_ops,
@@ -198,6 +233,8 @@ class Controller(nn.Module):
             skip_kl,
             torch.stack(op_logps, 1),
             skip_logit,
+            out_decisions,
+            tuple(decision_logps),
         )
 
     @torch.no_grad()
@@ -221,12 +258,22 @@ class Controller(nn.Module):
                     entropy=float(r.entropy[b]),
                     skip_density=total / n_skip if n_skip else 0.0,
                     op_probs=op_probs[b].copy(),
+                    decisions=[int(v) for v in r.decisions[b].tolist()],
                 )
             )
         return out
 
-    def _teacher(self, ops: Tensor, skips: Tensor) -> _Rollout:
-        L = self.num_layers
+    def _teacher(self, ops: Tensor, skips: Tensor, decisions: Tensor | None = None) -> _Rollout:
+        L, D = self.num_layers, len(self.decision_sizes)
+        if decisions is None:
+            decisions = torch.zeros(ops.shape[0], 0, dtype=torch.long)
+        if decisions.shape != (ops.shape[0], D):
+            raise ValueError(
+                f"decisions must be ({ops.shape[0]}, {D}), got {tuple(decisions.shape)}"
+            )
+        for d, n in enumerate(self.decision_sizes):
+            if decisions[:, d].min() < 0 or decisions[:, d].max() >= n:
+                raise ValueError(f"decision {d} index out of range 0..{n - 1}")
         if ops.dim() != 2 or ops.shape[1] != L:
             raise ValueError(f"ops must be (B, {L}), got {tuple(ops.shape)}")
         if skips.shape != (ops.shape[0], L, L):
@@ -234,12 +281,20 @@ class Controller(nn.Module):
         if ops.min() < 0 or ops.max() >= self.num_ops:
             raise ValueError("op index out of range")
         device = self.start.device
-        return self._rollout(ops.shape[0], ops=ops.to(device), skips=skips.to(device))
+        return self._rollout(
+            ops.shape[0],
+            ops=ops.to(device),
+            skips=skips.to(device),
+            decisions=decisions.to(device),
+        )
 
-    def evaluate(self, ops: Tensor, skips: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def evaluate(
+        self, ops: Tensor, skips: Tensor, decisions: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Teacher-forced ``(log_prob, entropy, skip_kl)``, each (B,), with gradients.
-        ``ops``: (B, L) long; ``skips``: (B, L, L) 0/1, only the strict lower triangle read."""
-        r = self._teacher(ops, skips)
+        ``ops``: (B, L) long; ``skips``: (B, L, L) 0/1, only the strict lower triangle read;
+        ``decisions``: (B, D) long (may be left out when the space has none)."""
+        r = self._teacher(ops, skips, decisions)
         return r.log_prob, r.entropy, r.skip_kl
 
     def op_embeddings(self) -> np.ndarray:
@@ -251,13 +306,16 @@ def _policy_kl(old: _Rollout, new: _Rollout, num_skip: int) -> Tensor:
     """Mean over architectures of the per-decision KL(old || new) along each architecture
     (op decisions and skip decisions weighted alike; AMBER averages likewise)."""
     op_kl = (old.op_logp.exp() * (old.op_logp - new.op_logp)).sum(-1).sum(-1)  # (B,)
+    for a, b in zip(old.decision_logp, new.decision_logp, strict=True):
+        op_kl = op_kl + (a.exp() * (a - b)).sum(-1)
     p = torch.sigmoid(old.skip_logit)
     skip_kl = p * (F.logsigmoid(old.skip_logit) - F.logsigmoid(new.skip_logit)) + (1 - p) * (
         F.logsigmoid(-old.skip_logit) - F.logsigmoid(-new.skip_logit)
     )
     mask = torch.ones_like(skip_kl[0]).tril(-1)
     total = op_kl + (skip_kl * mask).sum((-1, -2))
-    return (total / (old.op_logp.shape[1] + num_skip)).mean()
+    n_decisions = old.op_logp.shape[1] + num_skip + len(old.decision_logp)
+    return (total / n_decisions).mean()
 
 
 class ReinforceTrainer:
@@ -297,10 +355,10 @@ class ReinforceTrainer:
         if not np.all(np.isfinite(r)):
             bad = np.flatnonzero(~np.isfinite(r)).tolist()
             raise ValueError(f"non-finite reward(s) at index {bad}: {r[bad].tolist()}")
-        ops, skips = stack_samples(samples)
+        ops, skips, decisions = stack_samples(samples)
         ctrl = self.controller
         with torch.no_grad():
-            old = ctrl._teacher(ops, skips)
+            old = ctrl._teacher(ops, skips, decisions)
         baseline = self._advance_baseline(float(r.mean()))
         adv = r - baseline
         if cfg.normalize_advantage and r.std() > 0:
@@ -313,7 +371,7 @@ class ReinforceTrainer:
         for _ in range(cfg.update_passes):
             order = torch.randperm(len(samples), generator=generator)
             for idx in order.split(cfg.update_batch):
-                log_prob, entropy, skip_kl = ctrl.evaluate(ops[idx], skips[idx])
+                log_prob, entropy, skip_kl = ctrl.evaluate(ops[idx], skips[idx], decisions[idx])
                 loss = (
                     -(log_prob * adv[idx]).sum()
                     + cfg.skip_weight * skip_kl.mean()
@@ -326,7 +384,7 @@ class ReinforceTrainer:
             passes_done += 1
             with torch.no_grad():
                 approx_kl = float(
-                    _policy_kl(old, ctrl._teacher(ops, skips), ctrl.num_skip_decisions)
+                    _policy_kl(old, ctrl._teacher(ops, skips, decisions), ctrl.num_skip_decisions)
                 )
             if not math.isfinite(approx_kl) or approx_kl > cfg.kl_stop:
                 break

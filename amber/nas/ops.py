@@ -332,22 +332,25 @@ class Skeleton:
 
 
 def build_fixed_parts(
-    space: ModelSpace, skel: Skeleton, n_features: int
+    space: ModelSpace, skel: Skeleton, n_features: int, stem_kernel: int, head_pool: str
 ) -> tuple[Stem, nn.ModuleList, Head]:
     """Stem, one reduction per block boundary, head: identical in supernet and child."""
-    stem = Stem(skel.channels[0], space.stem_kernel)
-    reductions = nn.ModuleList(
+    return (
+        Stem(skel.channels[0], stem_kernel),
+        build_reductions(space, skel),
+        build_head(space, skel, n_features, head_pool),
+    )
+
+
+def build_reductions(space: ModelSpace, skel: Skeleton) -> nn.ModuleList:
+    return nn.ModuleList(
         Reduction(skel.channels[b], skel.channels[b + 1], space.reduction_pool)
         for b in range(space.num_blocks - 1)
     )
-    head = Head(
-        skel.head_inputs(space.head_pool),
-        space.head_hidden,
-        n_features,
-        space.head_dropout,
-        space.head_pool,
-    )
-    return stem, reductions, head
+
+
+def build_head(space: ModelSpace, skel: Skeleton, n_features: int, pool: str) -> Head:
+    return Head(skel.head_inputs(pool), space.head_hidden, n_features, space.head_dropout, pool)
 
 
 # --------------------------------------------------------------------------- forward

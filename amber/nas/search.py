@@ -84,7 +84,7 @@ def peak_rss_mb() -> float:
 
 
 def to_architecture(space: ModelSpace, sample: Sample) -> Architecture:
-    return Architecture.from_indices(space, sample.ops, sample.skips)
+    return Architecture.from_indices(space, sample.ops, sample.skips, sample.decisions)
 
 
 def _fingerprint(config: SearchConfig, space: ModelSpace, train: Path, valid: Path) -> str:
@@ -249,7 +249,12 @@ def run_search(
 
     torch.manual_seed(config.seed)
     supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"]).to(device)
-    controller = Controller(space.num_layers, len(space.op_names), config.controller)
+    controller = Controller(
+        space.num_layers,
+        len(space.op_names),
+        config.controller,
+        decisions=[len(options) for _, options in space.decisions],
+    )
     trainer = ReinforceTrainer(controller, config.controller)
     optimizer = torch.optim.Adam(supernet.parameters(), lr=config.child_lr)
     generator = torch.Generator().manual_seed(config.seed)

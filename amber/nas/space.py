@@ -5,6 +5,11 @@ layout, filters per block, the candidate ops (their order is the op index the
 controller uses), the residual-skip policy, dropout and the dense head. An
 :class:`~amber.nas.arch.Architecture` then picks one op and a skip set per layer.
 
+Two whole-network parts may also be searched: ``stem.kernel`` and ``head.pool`` each take
+one value (fixed, as in the paper) or a list of candidates, and then the architecture
+picks one (:attr:`ModelSpace.decisions`). A global-pooling head and a wider stem kernel
+are what small single-factor datasets need; the paper's flatten head is data-hungry.
+
 Adding an op *type* means one entry in :data:`OP_TYPES` (its parameters) and one
 builder in :mod:`amber.nas.ops`; adding an op of an existing type (say a conv with
 kernel 16) is a YAML edit only.
@@ -72,15 +77,23 @@ class ModelSpace:
     layers_per_block: int
     filters: tuple[int, ...]
     reduction_pool: int
-    stem_kernel: int
+    stem_kernels: tuple[int, ...]
     ops: tuple[OpSpec, ...]
     skips_enabled: bool
     max_lookback: int | None
     layer_dropout: float
     head_hidden: int
     head_dropout: float
-    head_pool: str = "flatten"
+    head_pools: tuple[str, ...] = ("flatten",)
     source: str = field(default="<dict>", compare=False)
+
+    @property
+    def decisions(self) -> tuple[tuple[str, tuple[int, ...] | tuple[str, ...]], ...]:
+        """The searched whole-network choices, in the controller's order after the
+        layers: ``("stem_kernel", kernels)`` and/or ``("head", pools)``, each only when
+        the space lists more than one candidate."""
+        both = (("stem_kernel", self.stem_kernels), ("head", self.head_pools))
+        return tuple((name, options) for name, options in both if len(options) > 1)
 
     @property
     def op_names(self) -> tuple[str, ...]:
@@ -195,7 +208,9 @@ def parse_space(data: Any, source: str = "<dict>") -> ModelSpace:
 
     stem = _mapping(err, "stem", data["stem"])
     _check_keys(err, "stem", stem, {"kernel": True})
-    stem_kernel = _pos_int(err, "stem.kernel", stem["kernel"])
+    stem_kernels = tuple(
+        _pos_int(err, key, k) for key, k in _candidates(err, "stem.kernel", stem["kernel"])
+    )
 
     ops = _parse_ops(err, data["ops"])
 
@@ -210,9 +225,11 @@ def parse_space(data: Any, source: str = "<dict>") -> ModelSpace:
 
     head = _mapping(err, "head", data["head"])
     _check_keys(err, "head", head, {"hidden": True, "dropout": True, "pool": False})
-    head_pool = head.get("pool", "flatten")
-    if head_pool not in HEAD_POOLS:
-        raise err("head.pool", f"must be one of {list(HEAD_POOLS)}, got {head_pool!r}")
+    head_pools = []
+    for key, pool in _candidates(err, "head.pool", head.get("pool", "flatten")):
+        if pool not in HEAD_POOLS:
+            raise err(key, f"must be one of {list(HEAD_POOLS)}, got {pool!r}")
+        head_pools.append(pool)
 
     return ModelSpace(
         name=name,
@@ -220,14 +237,14 @@ def parse_space(data: Any, source: str = "<dict>") -> ModelSpace:
         layers_per_block=per_block,
         filters=filters_t,
         reduction_pool=reduction_pool,
-        stem_kernel=stem_kernel,
+        stem_kernels=stem_kernels,
         ops=ops,
         skips_enabled=enabled,
         max_lookback=lookback,
         layer_dropout=_prob(err, "layer_dropout", data["layer_dropout"]),
         head_hidden=_pos_int(err, "head.hidden", head["hidden"]),
         head_dropout=_prob(err, "head.dropout", head["dropout"]),
-        head_pool=head_pool,
+        head_pools=tuple(head_pools),
         source=source,
     )
 
@@ -272,6 +289,17 @@ def _check_keys(err: _Errors, where: str, data: Mapping, allowed: Mapping[str, b
     for key, required in allowed.items():
         if required and key not in data:
             raise err(f"{prefix}{key}", "required key is missing")
+
+
+def _candidates(err: _Errors, key: str, value: Any) -> list[tuple[str, Any]]:
+    """A fixed value or a non-empty list of distinct candidates, as (key, value) pairs."""
+    if not isinstance(value, list):
+        return [(key, value)]
+    if not value:
+        raise err(key, "an empty list of candidates; give one value or several")
+    if len(set(map(repr, value))) != len(value):
+        raise err(key, f"lists a candidate twice: {value!r}")
+    return [(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
 def _mapping(err: _Errors, key: str, value: Any) -> Mapping:

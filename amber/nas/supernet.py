@@ -3,7 +3,9 @@
 A forward runs only the sampled op of each layer and only the chosen skips (as the
 original AMBER's PyTorch supernet does), so only those parameters receive gradients.
 Parameter names (``layers.3.ops.conv8.conv.weight``) map onto the child's
-(``layers.3.op.conv.weight``); see :mod:`amber.nas.child`.
+(``layers.3.op.conv.weight``); see :mod:`amber.nas.child`. A space that searches the
+stem kernel or the head holds one of each per candidate (``stems.k19``,
+``heads.global_max``); otherwise they are ``stem`` and ``head`` as in the child.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from amber.nas.arch import Architecture
 from amber.nas.ops import (
     Dropout,
     Skeleton,
-    build_fixed_parts,
+    Stem,
+    build_head,
     build_op,
+    build_reductions,
     check_input,
     make_plan,
     run_backbone,
 )
 from amber.nas.space import ModelSpace
+
+
+def stem_key(kernel: int) -> str:
+    """The supernet's name for the stem of one candidate kernel (``k19``)."""
+    return f"k{kernel}"
 
 
 class SuperLayer(nn.Module):
@@ -46,7 +55,17 @@ class Supernet(nn.Module):
         self.seq_len = seq_len
         self.n_features = n_features
         skel = Skeleton.of(space, seq_len, 1.0)
-        self.stem, self.reductions, self.head = build_fixed_parts(space, skel, n_features)
+        stems = {stem_key(k): Stem(skel.channels[0], k) for k in space.stem_kernels}
+        heads = {p: build_head(space, skel, n_features, p) for p in space.head_pools}
+        if len(stems) == 1:
+            self.stem = next(iter(stems.values()))
+        else:
+            self.stems = nn.ModuleDict(stems)
+        self.reductions = build_reductions(space, skel)
+        if len(heads) == 1:
+            self.head = next(iter(heads.values()))
+        else:
+            self.heads = nn.ModuleDict(heads)
         self.layers = nn.ModuleList(
             SuperLayer(space, skel.channels[space.block_of(i)]) for i in range(space.num_layers)
         )
@@ -58,8 +77,20 @@ class Supernet(nn.Module):
         ops = [layer.ops[name] for layer, name in zip(self.layers, arch.ops, strict=True)]
         bns = [layer.bn for layer in self.layers]
         plan = make_plan(arch, self.space)
-        h = run_backbone(x, self.stem, ops, bns, self.reductions, self.dropout, plan)
-        return self.head(h)
+        stem = (
+            self.stems[stem_key(arch.stem_kernel_in(self.space))] if self._many_stems else self.stem
+        )
+        head = self.heads[arch.head_in(self.space)] if self._many_heads else self.head
+        h = run_backbone(x, stem, ops, bns, self.reductions, self.dropout, plan)
+        return head(h)
+
+    @property
+    def _many_stems(self) -> bool:
+        return len(self.space.stem_kernels) > 1
+
+    @property
+    def _many_heads(self) -> bool:
+        return len(self.space.head_pools) > 1
 
     def forward(self, x: Tensor, arch: Architecture) -> Tensor:
         return self.forward_logits(x, arch).sigmoid()

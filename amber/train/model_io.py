@@ -52,16 +52,20 @@ def space_to_dict(space: ModelSpace) -> dict[str, Any]:
         "layers_per_block": space.layers_per_block,
         "filters": list(space.filters),
         "reduction_pool": space.reduction_pool,
-        "stem": {"kernel": space.stem_kernel},
+        "stem": {"kernel": _one_or_list(space.stem_kernels)},
         "ops": ops,
         "skips": {"enabled": space.skips_enabled, "max_lookback": space.max_lookback},
         "layer_dropout": space.layer_dropout,
         "head": {
             "hidden": space.head_hidden,
             "dropout": space.head_dropout,
-            "pool": space.head_pool,
+            "pool": _one_or_list(space.head_pools),
         },
     }
+
+
+def _one_or_list(candidates: tuple) -> Any:
+    return candidates[0] if len(candidates) == 1 else list(candidates)
 
 
 def nas_description(
