@@ -545,7 +545,7 @@ BATTERY = [
     (
         "munge_parquet",
         _munge_case(raw=b"PAR1\x15\x04\x15\x10L\x15\x04\x12\x00\x00PAR1", name="g.parquet"),
-        "{sumstats}: a Parquet file",
+        "{sumstats}: cannot read this Parquet file",
         "error",
     ),
     ("munge_no_z_column", _munge_case("SNP\tA1\tA2\tN\nrs1\tA\tG\t10\n"), "{sumstats}", "error"),

@@ -365,12 +365,22 @@ def test_munge_drops_infinite_z_and_zero_se() -> None:
     assert counts["non_finite"] == 1 and "rs2" not in table["SNP"].tolist()
 
 
-def test_parquet_sumstats_are_named(tmp_path: Path) -> None:
-    """A Parquet file (magic bytes PAR1; no Parquet writer is installed, so the bytes are
-    written by hand) is refused by name instead of a parser error about whitespace."""
+def test_parquet_sumstats_are_read_and_a_damaged_one_is_named(tmp_path: Path) -> None:
+    """Parquet summary statistics (found by their magic bytes, whatever the name) read as
+    the same strings as text; a damaged Parquet file is named, not a parser error."""
     from amber.ldsc.sumstats import read_table
 
-    path = tmp_path / "gwas.parquet"
+    raw = _raw().assign(INFO=[0.9, None, 1.0, 0.95, 0.99])
+    raw.to_parquet(tmp_path / "gwas.pq")
+    raw.to_csv(tmp_path / "gwas.txt", sep=" ", index=False, na_rep="NA")
+    pd.testing.assert_frame_equal(
+        read_table(tmp_path / "gwas.pq").astype(object),
+        read_table(tmp_path / "gwas.txt").astype(object),
+    )
+    assert munge(read_table(tmp_path / "gwas.pq"))[0].equals(
+        munge(read_table(tmp_path / "gwas.txt"))[0]
+    )
+    path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x04\x15\x00\x12\x00\x00PAR1")
-    with pytest.raises(SumstatsError, match=f"{path}: a Parquet file; give summary statistics"):
+    with pytest.raises(SumstatsError, match=f"{path}: cannot read this Parquet file"):
         read_table(path)

@@ -261,3 +261,57 @@ def test_genotype_summary_is_documented(genome) -> None:
     assert summary["demography"]["sampled_population"] == "CEU"
     assert summary["chromosome_codes"] == {c: i for i, c in enumerate(CHROMS, start=1)}
     assert summary["cm_per_bp"] == pytest.approx(1e-5)
+
+
+def test_parquet_inputs_and_m_without_5_50_give_the_same_fit(regression, tmp_path) -> None:
+    """S-LDSC inputs as users get them: summary statistics, annotations and LD scores as
+    Parquet give the same fit as ldsc's text files; a file set shipping only ``.l2.M``
+    is refused with the option to use, and accepted with it (ldsc's --not-M-5-50)."""
+    from amber.ldsc.fsutil import read_table
+    from amber.ldsc.sumstats import munge_file
+
+    tmp = regression["tmp"]
+    folder = tmp_path / "pq"
+    for name in ("baseline", "truth", "weights"):
+        (folder / name).mkdir(parents=True)
+        for path in sorted((tmp / "ld" / name).iterdir()):
+            stem = path.name.removesuffix(".gz")
+            if stem.endswith((".l2.ldscore", ".annot")):
+                read_table(path).to_parquet(folder / name / f"{stem}.parquet")
+            else:
+                (folder / name / path.name).write_bytes(path.read_bytes())
+    sumstats = tmp / "gwas" / "t5x.sumstats.gz"
+    read_table(sumstats).to_parquet(tmp_path / "t5x.parquet")  # no .parquet name needed
+    munge_file(tmp_path / "t5x.parquet", tmp_path / "t5x.sumstats.gz")
+    assert read_table(tmp_path / "t5x.sumstats.gz").equals(read_table(sumstats))
+
+    def fit(root: Path, **options) -> pd.DataFrame:
+        return regress(
+            {"t5x": tmp_path / "t5x.sumstats.gz"},
+            str(root / "baseline" / "baseline.@"),
+            str(root / "weights" / "weights.@"),
+            tested=str(root / "truth" / "truth.@"),
+            frq=str(tmp / "geno" / "reference" / "ref.@"),
+            **options,
+        )["t5x"]
+
+    pd.testing.assert_frame_equal(fit(folder), regression["tables"]["t5x"])
+    for path in folder.glob("*/*.l2.M_5_50"):
+        path.unlink()
+    with pytest.raises(FileNotFoundError, match="give --not-M-5-50"):
+        fit(folder)
+    all_snps = fit(folder, m_5_50=False).set_index("annotation").loc["functional"]
+    common = regression["tables"]["t5x"].set_index("annotation").loc["functional"]
+    assert all_snps["h2"] != common["h2"]  # counted over all SNPs, not MAF > 5 %
+    assert all_snps["enrichment"] == pytest.approx(common["enrichment"], rel=0.5)
+
+
+def test_ld_scores_are_written_at_full_precision(regression) -> None:
+    """ldsc-l2's default keeps every digit (%.6g alone limited agreement with ldsc to ~5e-6)."""
+    import gzip
+
+    path = regression["tmp"] / "ld" / "weights" / "weights.1.l2.ldscore.gz"
+    with gzip.open(path, "rt") as handle:
+        rows = [line.split() for line in handle.read().splitlines()[1:200]]
+    digits = [len(r[-1].replace(".", "").replace("-", "").lstrip("0")) for r in rows]
+    assert max(digits) >= 12, rows[:3]

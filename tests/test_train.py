@@ -234,6 +234,7 @@ def test_saved_model_round_trip(trained: dict[str, Path], kind: str) -> None:
     assert type(weights) is dict and all(isinstance(v, torch.Tensor) for v in weights.values())
     info = json.loads((folder / "model.json").read_text())
     assert info["kind"] == kind and info["features"] == MOTIFS
+    assert info["name"] == folder.name  # the default name, not a file's (a shadowing bug)
 
     model = load_model(folder)
     assert info["n_parameters"] == sum(p.numel() for p in model.parameters())

@@ -201,6 +201,7 @@ def _cmd_h2(args: argparse.Namespace) -> None:
         frq=args.frq,
         n_blocks=args.n_blocks,
         chisq_max=args.chisq_max,
+        m_5_50=not args.not_M_5_50,
     )
     for trait, out in zip(args.trait, args.out, strict=True):
         table = tables[trait]
@@ -457,7 +458,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--maf", type=float, default=0.0, help="keep SNPs with MAF > this (0)")
     p.add_argument("--extract", type=Path, default=None, help="SNP IDs to use (no --annot)")
     p.add_argument("--print-snps", type=Path, default=None, help="SNP IDs to write scores for")
-    p.add_argument("--float-format", default="%.6g", help="number format (%%.6g)")
+    p.add_argument(
+        "--float-format",
+        default=None,
+        help="printf-style number format such as %%.6g (default: full precision, so "
+        "nothing is lost before the regression)",
+    )
     p.set_defaults(func=_cmd_l2)
 
     p = sub.add_parser(
@@ -478,6 +484,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", required=True, help="regression weight LD score prefix (@)")
     p.add_argument("--tested", default=None, help="tested annotations' LD score prefix (@)")
     p.add_argument("--frq", default=None, help="PLINK .frq prefix (@) for common SNPs")
+    p.add_argument(
+        "--not-M-5-50",
+        action="store_true",
+        help="count annotation SNPs from .l2.M (all SNPs) instead of .l2.M_5_50 (MAF > 5%%), "
+        "as ldsc's --not-M-5-50; for LD scores shipped without .l2.M_5_50",
+    )
     p.add_argument("--n-blocks", type=int, default=200, help="jackknife blocks (200)")
     p.add_argument(
         "--chisq-max",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from amber.fileio import atomic_path
-from amber.ldsc.fsutil import write_table
+from amber.ldsc.fsutil import existing_table, read_table, write_table
 from amber.ldsc.plink import read_plink, substitute
 
 log = logging.getLogger("amber")
@@ -139,10 +139,11 @@ def snp_filter(genotypes: np.ndarray, maf_min: float = 0.0) -> tuple[np.ndarray,
 
 
 def read_annot(path: str | Path) -> pd.DataFrame:
-    """An ldsc ``.annot[.gz]`` file: ``CHR BP SNP CM`` then annotation columns (floats)."""
+    """An ldsc ``.annot[.gz|.parquet]`` file: ``CHR BP SNP CM`` then annotation columns
+    (floats)."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, sep=r"\s+", dtype={"SNP": str})
+        frame = read_table(path, dtype={"SNP": str})
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: annotation file not found") from None
     missing = [c for c in ANNOT_KEYS if c not in frame.columns]
@@ -197,7 +198,7 @@ def compute_chromosome(
     maf_min: float = 0.0,
     extract: set[str] | None = None,
     print_snps: set[str] | None = None,
-    float_format: str = "%.6g",
+    float_format: str | None = None,
 ) -> dict[str, int]:
     """ldsc ``--l2`` for one chromosome: read ``bfile``.bed/bim/fam (and ``annot``.annot.gz),
     write ``out``.l2.ldscore.gz, .l2.M, .l2.M_5_50 (and a copy of the annotation as
@@ -209,9 +210,7 @@ def compute_chromosome(
     matrix = np.ones((len(bim), 1))
     annot_path = None
     if annot is not None:
-        annot_path = Path(f"{annot}.annot.gz")
-        if not annot_path.exists() and Path(f"{annot}.annot").exists():
-            annot_path = Path(f"{annot}.annot")
+        annot_path = existing_table(annot, ".annot")
         table = read_annot(annot_path)
         if len(table) != len(bim) or (table["SNP"].to_numpy() != bim["SNP"].to_numpy()).any():
             raise ValueError(
@@ -248,7 +247,7 @@ def compute_chromosome(
     with atomic_path(f"{out}.l2.M_5_50") as tmp:
         tmp.write_text(_fmt(a[maf > 0.05].sum(axis=0)) + "\n")
     if annot_path is not None:
-        suffix = ".annot.gz" if annot_path.suffix == ".gz" else ".annot"
+        suffix = ".annot" + annot_path.name.removeprefix(Path(annot).name + ".annot")
         with atomic_path(f"{out}{suffix}") as tmp:
             shutil.copyfile(annot_path, tmp)
     return {"snps": int(len(bim)), "kept": int(keep.sum()), "printed": int(len(table))}

@@ -150,18 +150,23 @@ def read_plink(prefix: str | Path) -> tuple[np.ndarray, pd.DataFrame, pd.DataFra
     return genotypes, bim, fam
 
 
-def chromosome_prefixes(pattern: str | Path, suffix: str = ".bim") -> dict[int, str]:
+def chromosome_prefixes(
+    pattern: str | Path, suffix: str | tuple[str, ...] = ".bim"
+) -> dict[int, str]:
     """Chromosome code -> prefix for ``pattern`` with ``@`` standing for the code.
 
     ``results/x/ref.@`` finds ``results/x/ref.1.bim``, ``ref.2.bim``, ... (sorted by code).
-    Without ``@`` the code is appended, as ldsc does (``ref.`` -> ``ref.1``).
+    Without ``@`` the code is appended, as ldsc does (``ref.`` -> ``ref.1``). ``suffix``
+    may be a tuple of alternatives (``.annot.gz``, ``.annot.parquet``, ...).
     """
+    suffixes = (suffix,) if isinstance(suffix, str) else suffix
     pattern = str(pattern)
     if "@" not in pattern:
         pattern += "@"
     folder = Path(pattern).parent
     head, tail = Path(pattern).name.split("@", 1)
-    matcher = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail + suffix) + "$")
+    ends = "|".join(re.escape(tail + s) for s in suffixes)
+    matcher = re.compile(re.escape(head) + r"(\d+)(?:" + ends + ")$")
     found: dict[int, str] = {}
     if folder.is_dir():
         for path in folder.iterdir():
@@ -169,7 +174,9 @@ def chromosome_prefixes(pattern: str | Path, suffix: str = ".bim") -> dict[int, 
             if hit:
                 found[int(hit.group(1))] = str(folder / f"{head}{hit.group(1)}{tail}")
     if not found:
-        raise FileNotFoundError(f"no files match {pattern.replace('@', '<chrom>')}{suffix}")
+        raise FileNotFoundError(
+            f"no files match {pattern.replace('@', '<chrom>')}{'|'.join(suffixes)}"
+        )
     return dict(sorted(found.items()))
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from amber.ldsc.fsutil import TABLE_EXTENSIONS, existing_table, read_table
 from amber.ldsc.plink import chromosome_prefixes
 
 NULL_INTERCEPT = 1.0
@@ -46,19 +47,17 @@ NULL_INTERCEPT = 1.0
 
 
 def _read_ws(path: Path, **kwargs) -> pd.DataFrame:
-    return pd.read_csv(path, sep=r"\s+", na_values=".", **kwargs)
+    return read_table(path, na_values=".", **kwargs)
 
 
-def _existing(prefix: str, suffix: str) -> Path:
-    for ext in (".gz", ".bz2", ""):
-        path = Path(f"{prefix}{suffix}{ext}")
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"{prefix}{suffix}[.gz|.bz2] not found")
+def file_set(prefix: str, suffix: str) -> dict[int, str]:
+    """Chromosome code -> prefix of a file set (``.l2.ldscore``, ``.annot``) in any of the
+    table formats."""
+    return chromosome_prefixes(prefix, tuple(suffix + ext for ext in TABLE_EXTENSIONS))
 
 
 def _chroms(prefix: str) -> dict[int, str]:
-    return chromosome_prefixes(prefix, ".l2.ldscore.gz")
+    return file_set(prefix, ".l2.ldscore")
 
 
 def read_ldscores(prefix: str) -> pd.DataFrame:
@@ -66,7 +65,7 @@ def read_ldscores(prefix: str) -> pd.DataFrame:
     sorted by (CHR, BP), SNP duplicates dropped; columns SNP and the LD score columns."""
     parts = []
     for chrom_prefix in _chroms(prefix).values():
-        path = _existing(chrom_prefix, ".l2.ldscore")
+        path = existing_table(chrom_prefix, ".l2.ldscore")
         frame = _read_ws(path, dtype={"SNP": str})
         missing = [c for c in ("CHR", "SNP", "BP") if c not in frame.columns]
         if missing:
@@ -85,7 +84,8 @@ def read_m(prefix: str, common: bool = True) -> np.ndarray:
     for chrom_prefix in _chroms(prefix).values():
         path = Path(f"{chrom_prefix}{suffix}")
         if not path.exists():
-            raise FileNotFoundError(f"{path} not found")
+            hint = " (LD scores with only .l2.M: give --not-M-5-50)" if common else ""
+            raise FileNotFoundError(f"{path} not found{hint}")
         rows.append([float(v) for v in path.read_text().split()])
     return np.sum(rows, axis=0)
 
@@ -96,7 +96,7 @@ def read_overlap(
     """(cross-product ``A'A``, column sums, number of SNPs) of the annotations of all
     prefixes (side by side), over SNPs with 0.05 < MAF < 0.95 in ``frq_prefix`` files (all
     SNPs without one). Annotation and frequency files are matched row by row, as in ldsc."""
-    first = chromosome_prefixes(annot_prefixes[0], ".annot.gz")
+    first = file_set(annot_prefixes[0], ".annot")
     overlap = None
     sums = None
     total = 0
@@ -104,12 +104,12 @@ def read_overlap(
         blocks = []
         keep = None
         if frq_prefix is not None:
-            frq_path = _existing(chromosome_prefixes(frq_prefix, ".frq")[code], ".frq")
+            frq_path = existing_table(file_set(frq_prefix, ".frq")[code], ".frq")
             frq = _read_ws(frq_path)
             frq = frq.rename(columns={"MAF": "FRQ"})
             keep = ((frq["FRQ"] > 0.05) & (frq["FRQ"] < 0.95)).to_numpy()
         for prefix in annot_prefixes:
-            path = _existing(chromosome_prefixes(prefix, ".annot.gz")[code], ".annot")
+            path = existing_table(file_set(prefix, ".annot")[code], ".annot")
             frame = _read_ws(path).drop(columns=["SNP", "CHR", "BP", "CM"], errors="ignore")
             matrix = frame.to_numpy(dtype=float)
             if keep is not None:

@@ -18,11 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from amber.ldsc.fsutil import table_columns
 from amber.ldsc.ldscore import ANNOT_KEYS
-from amber.ldsc.plink import chromosome_prefixes
 from amber.ldsc.regression import (
     PartitionedFit,
     RegressionData,
+    existing_table,
+    file_set,
     fit_partitioned,
     merge_inputs,
     overlap_results,
@@ -65,9 +67,9 @@ RESULT_COLUMNS = (
 
 
 def annotation_names(prefix: str) -> list[str]:
-    """Annotation column names of a file set, from the header of its first .annot.gz."""
-    first = next(iter(chromosome_prefixes(prefix, ".annot.gz").values()))
-    header = pd.read_csv(f"{first}.annot.gz", sep=r"\s+", nrows=0).columns
+    """Annotation column names of a file set, from the header of its first .annot file."""
+    first = next(iter(file_set(prefix, ".annot").values()))
+    header = table_columns(existing_table(first, ".annot"))
     return [c for c in header if c not in ANNOT_KEYS]
 
 
@@ -114,15 +116,17 @@ def regress(
     frq: str | None = None,
     n_blocks: int = 200,
     chisq_max: float | None = None,
+    m_5_50: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Per trait (name -> summary statistics): the baseline-only fit (``tested`` None: a
     row per baseline annotation), or one fit per annotation of ``tested`` jointly with the
-    baseline (a row per tested annotation). LD scores are read once for all traits."""
+    baseline (a row per tested annotation). LD scores are read once for all traits.
+    ``m_5_50=False`` counts annotation SNPs from ``.l2.M`` (ldsc's ``--not-M-5-50``)."""
     prefixes = [baseline] if tested is None else [baseline, tested]
     names = [annotation_names(p) for p in prefixes]
     all_names = [n for group in names for n in group]
     sets = ["baseline"] * len(names[0]) + (["tested"] * len(names[1]) if tested else [])
-    ld = read_ld_inputs(prefixes, weights)
+    ld = read_ld_inputs(prefixes, weights, common=m_5_50)
     if len(ld.names) + len(ld.dropped) != len(all_names):
         raise ValueError(
             f"{len(ld.names) + len(ld.dropped)} LD score columns but {len(all_names)} "
@@ -162,7 +166,7 @@ def _ld_names(prefixes: list[str]) -> list[str]:
     """Every LD score column name (before zero-variance removal), in file order."""
     names = []
     for i, prefix in enumerate(prefixes):
-        first = next(iter(chromosome_prefixes(prefix, ".l2.ldscore.gz").values()))
-        header = pd.read_csv(f"{first}.l2.ldscore.gz", sep=r"\s+", nrows=0).columns
+        first = next(iter(file_set(prefix, ".l2.ldscore").values()))
+        header = table_columns(existing_table(first, ".l2.ldscore"))
         names += [f"{c}_{i}" for c in header if c not in ("CHR", "SNP", "BP", "MAF", "CM")]
     return names

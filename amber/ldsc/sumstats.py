@@ -15,7 +15,6 @@ the reference's A1 when the alleles are swapped. All SNPs dropped is an error.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from amber.ldsc import fsutil
 from amber.ldsc.fsutil import write_table
 
 log = logging.getLogger("amber")
@@ -218,21 +218,16 @@ def munge(
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """A whitespace-separated text table (optionally gzipped), all columns as strings."""
-    path = Path(path)
-    with contextlib.suppress(OSError), open(path, "rb") as handle:
-        magic = handle.read(4)
-        if magic == b"PAR1":
-            raise SumstatsError(
-                f"{path}: a Parquet file; give summary statistics as a text table "
-                "(whitespace-separated, optionally gzipped)"
-            )
+    """Summary statistics as a text table (whitespace-separated, optionally gzipped) or a
+    Parquet file; all columns as strings."""
     try:
-        return pd.read_csv(path, sep=r"\s+", na_values=[".", "NA"], dtype=str)
+        return fsutil.read_table(path, dtype=str, na_values=[".", "NA"])
     except FileNotFoundError:
         raise SumstatsError(f"{path}: file not found") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise SumstatsError(f"{path}: cannot parse ({exc})") from None
+    except ValueError as exc:
+        raise SumstatsError(str(exc)) from None
 
 
 def munge_file(

@@ -250,8 +250,8 @@ def train_model(
         _set_rng_states(ckpt["rng"], device)
         log.info("resuming training from %s after epoch %d", ckpt_path, state["epoch"])
     else:  # a fresh start: no output of an earlier run may outlive a kill of this one
-        for name in (WEIGHTS, SIDECAR, EPOCHS):
-            (out_dir / name).unlink(missing_ok=True)
+        for output in (WEIGHTS, SIDECAR, EPOCHS):
+            (out_dir / output).unlink(missing_ok=True)
 
     x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
     loss_fn = nn.BCEWithLogitsLoss()
