@@ -56,6 +56,11 @@ BOOTSTRAP = 50  # resamples of validation rows for the reward's noise
 RECAL_SAMPLES = 1024  # training samples for the recalibrated-BatchNorm variant
 
 
+# Changes of training or search that their configs do not show; part of every cache key.
+# 2: output biases start at the training positive rate (amber.nas.ops.start_at_prior_).
+RECIPE = 2
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
@@ -333,11 +338,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     def train_dir(arch: dict, seed: int) -> Path:
         rec = {**recipe, "seed": seed}
-        return args.cache / "train" / digest(arch, rec, ddig, space_path)
+        return args.cache / "train" / digest(arch, rec, ddig, space_path, RECIPE)
 
     def search_dir(strategy: str, seed: int) -> Path:
         s = {**settings, "strategy": strategy, "seed": seed}
-        return args.cache / "search" / f"{strategy}_{seed}_{digest(s, ddig, space_path)}"
+        key = digest(s, ddig, space_path, RECIPE)
+        return args.cache / "search" / f"{strategy}_{seed}_{key}"
 
     t_start = time.monotonic()
     walls: dict[str, float] = {}

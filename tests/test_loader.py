@@ -15,6 +15,7 @@ from amber.data.loader import (
     batches_for_step,
     dataset_info,
     iter_batches,
+    positive_rates,
     read_subsample,
     to_float,
 )
@@ -194,3 +195,10 @@ def test_reverse_complement_augmentation_pairs_each_sample_with_its_rc() -> None
         assert torch.equal(xa[3 + i], encode(seq.translate(comp)[::-1])), seq
     assert torch.equal(ya, torch.cat([y, y]))
     assert torch.equal(with_reverse_complement(xa[3:], y)[0][3:], x)  # an involution
+
+
+def test_positive_rates_read_in_chunks(h5: Path) -> None:
+    with h5py.File(h5) as handle:
+        expected = handle["y"][:].mean(axis=0)
+    np.testing.assert_allclose(positive_rates(h5, chunk_rows=7), expected)
+    np.testing.assert_allclose(positive_rates(h5), expected)

@@ -21,7 +21,15 @@ from amber.nas.child import (
     he_init_,
     load_child_from_supernet,
 )
-from amber.nas.ops import ConvOp, Dropout, PoolOp, Reduction, to_network_layout
+from amber.nas.ops import (
+    ConvOp,
+    Dropout,
+    PoolOp,
+    Reduction,
+    output_layers,
+    start_at_prior_,
+    to_network_layout,
+)
 from amber.nas.space import load_space
 from amber.nas.supernet import Supernet
 
@@ -396,3 +404,24 @@ def test_keep_freed_memory_reuses_big_blocks():
     }  # fmt: skip
     pages = (16 << 20) // 4096
     assert faults["keep"] < 1.5 * pages <= faults["default"], faults
+
+
+def test_outputs_start_at_the_training_prior(demo):
+    """Every head's output bias starts at the log-odds of its feature's positive rate (a
+    rate of 0 clipped to 1e-4), so a fresh model predicts the base rate."""
+    from amber.train.baselines import PlainCNN, load_baseline_spec
+
+    rates = [0.05, 0.5, 0.0]
+    expected = torch.tensor([0.05, 0.5, 1e-4])
+    child = build_child(sample_uniform(demo, np.random.default_rng(0)), demo, 200, 3)
+    searched = dataclasses.replace(demo, head_pools=("flatten", "global_max"))
+    supernet = Supernet(searched, 200, 3)
+    spec = load_baseline_spec(Path(__file__).parents[1] / "config/baselines/cnn3.json")
+    baseline = PlainCNN(spec, 200, 3, width_multiplier=0.1)
+    for model, n_heads in ((child, 1), (supernet, 2), (baseline, 1)):
+        layers = output_layers(start_at_prior_(model, rates))
+        assert len(layers) == n_heads
+        for layer in layers:
+            torch.testing.assert_close(layer.bias.sigmoid(), expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="rates"):
+        start_at_prior_(child, [0.1, 0.2])

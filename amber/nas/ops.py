@@ -432,6 +432,35 @@ def he_init_(module: nn.Module) -> nn.Module:
     return module
 
 
+def output_layers(model: nn.Module) -> list[nn.Linear]:
+    """The last dense layer (``fc2``) of every head: one in a child or a baseline, one
+    per candidate head in a supernet."""
+    return [m for name, m in model.named_modules() if name.rsplit(".", 1)[-1] == "fc2"]
+
+
+@torch.no_grad()
+def start_at_prior_(model: nn.Module, rates: Sequence[float]) -> nn.Module:
+    """Set every output's bias to the log-odds of its feature's training positive rate.
+
+    With rare positives (a few per cent, one factor's peaks) a network started at logit 0
+    first spends epochs pulling every output down to the base rate and can sit there:
+    measured on 222 positives in 4,362 windows, a 6-layer child stayed at validation
+    AUROC 0.55-0.64 for 10 epochs from bias 0 and reached 0.976 in 9 from the prior.
+    Rates are clipped to [1e-4, 1 - 1e-4] so a feature without positives stays finite.
+    """
+    p = torch.as_tensor(rates, dtype=torch.float64).clamp(1e-4, 1 - 1e-4)
+    logit = torch.log(p / (1 - p))
+    layers = output_layers(model)
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no output layer named fc2")
+    for layer in layers:
+        if layer.bias is None or layer.bias.shape != logit.shape:
+            shape = None if layer.bias is None else tuple(layer.bias.shape)
+            raise ValueError(f"output bias of shape {shape}, rates {tuple(logit.shape)}")
+        layer.bias.copy_(logit.to(layer.bias.dtype))
+    return model
+
+
 def check_input(x: Tensor, seq_len: int) -> None:
     if x.dim() != 3 or x.shape[1] != N_BASES or x.shape[2] != seq_len:
         raise ValueError(

@@ -40,13 +40,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from amber.data.loader import batches_for_step, dataset_info, read_subsample
+from amber.data.loader import batches_for_step, dataset_info, positive_rates, read_subsample
 from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
 from amber.fileio import atomic_path, load_torch, save_torch
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
 from amber.nas.controller import Controller, ReinforceTrainer, Sample
+from amber.nas.ops import start_at_prior_
 from amber.nas.space import ModelSpace, load_space
 from amber.nas.supernet import Supernet
 from amber.progress import Progress
@@ -248,7 +249,8 @@ def run_search(
     fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
 
     torch.manual_seed(config.seed)
-    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"]).to(device)
+    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"])
+    supernet = start_at_prior_(supernet, positive_rates(train_h5)).to(device)
     controller = Controller(
         space.num_layers,
         len(space.op_names),

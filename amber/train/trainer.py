@@ -38,6 +38,7 @@ from torch import nn
 from amber.data.loader import (
     dataset_info,
     iter_batches,
+    positive_rates,
     read_subsample,
     with_reverse_complement,
 )
@@ -46,6 +47,7 @@ from amber.fileio import atomic_path, load_torch, save_torch
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
 from amber.nas.child import count_parameters, he_init_
+from amber.nas.ops import start_at_prior_
 from amber.nas.space import load_space
 from amber.progress import Progress
 from amber.train.baselines import is_baseline_spec, load_baseline_spec
@@ -214,7 +216,8 @@ def train_model(
     fingerprint = _fingerprint(config, description, train_h5, valid_h5)
 
     torch.manual_seed(config.seed)
-    model = he_init_(build_model(description)).to(device)
+    model = he_init_(build_model(description))
+    model = start_at_prior_(model, positive_rates(train_h5)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
