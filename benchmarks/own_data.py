@@ -20,9 +20,16 @@ PWM AUROC 0.77), its motif alone is a weak predictor. ``--factor 'myeloid|SPI1'`
 other extreme: every planted SPI1 site in an element is bound, so the motif is nearly
 an oracle and no model can beat it by much.
 
+Allele-specific binding, the variants a user cares about: ``amber simulate-asb`` draws
+heterozygous SNVs with allelic read counts in the simulated peaks (its truth is the
+change in motif match), and the workflow's ASB stage (``asb.table``, as for a user's own
+table) scores them with every model and with the factor's PWM: AUROC of separating
+loss-of-binding (and gain-of-binding) variants from neutral ones.
+
 Writes benchmarks/results/own_data.json: ``own_data_searched_auroc`` (mean over seeds,
 and each seed), ``own_data_sampled_auroc``, ``own_data_baseline_auroc``,
-``own_data_pwm_auroc`` (test AUROC), dataset counts, wall time, machine and versions.
+``own_data_pwm_auroc`` (test AUROC), ``own_data_asb_auroc`` (per class: each model, the
+searched and sampled means, the PWM), dataset counts, wall time, machine and versions.
 """
 
 from __future__ import annotations
@@ -117,6 +124,19 @@ def pwm_auroc(test_h5: Path, motif_id: str, factor: str) -> float:
     return float(roc_auc_score(y, scores))
 
 
+def asb_aurocs(path: Path, factor: str) -> dict[str, dict[str, float]]:
+    """Class (loss, gain) -> method (each model, the searched/sampled groups, pwm) ->
+    AUROC against neutral variants, for the factor's rows of asb_auroc.tsv."""
+    out: dict[str, dict[str, float]] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if row["tf"] == factor and row["auroc"] not in ("", "nan"):
+                out.setdefault(row["class"], {})[row["method"]] = float(row["auroc"])
+                out[row["class"]]["n_pos"] = int(row["n_pos"])
+                out[row["class"]]["n_neutral"] = int(row["n_neutral"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     t0 = time.monotonic()
@@ -128,8 +148,19 @@ def main(argv: list[str] | None = None) -> dict:
     factor, motif_id, n_peaks = make_inputs(
         inputs, args.seed, args.chrom_length, args.decoys_per_mb, args.factor
     )
+    asb_dir = inputs / "asb"
+    subprocess.run(
+        [str(ROOT / ".venv/bin/amber"), "simulate-asb", "--genome-dir", str(inputs / "sim"),
+         "--out-dir", str(asb_dir), "--seed", str(args.seed), "--quiet"],
+        check=True,
+    )  # fmt: skip
     config = {
         "run": args.run,
+        "asb": {
+            "table": str(asb_dir / "asb_table.tsv"),
+            "vcf": str(asb_dir / "asb_variants.vcf"),
+            "jaspar": {factor: motif_id},
+        },
         "data": {
             "source": "bed",
             "bed": {
@@ -154,6 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     names = [f"searched_{i}" for i in range(1, args.seeds + 1)]
     names += [f"sampled_{i}" for i in range(1, args.seeds + 1)] + ["baseline_conv_globalmax"]
     targets = [f"results/{args.run}/evaluate/{name}.tsv" for name in names]
+    targets.append(f"results/{args.run}/asb/benchmark/asb_auroc.tsv")
     subprocess.run(
         [str(ROOT / ".venv/bin/snakemake"), "--configfile", str(config_path),
          "--cores", str(args.cores), "--quiet", "rules", "--", *targets],
@@ -185,6 +217,7 @@ def main(argv: list[str] | None = None) -> dict:
         "own_data_sampled_auroc_per_seed": sampled,
         "own_data_baseline_auroc": auroc("baseline_conv_globalmax"),
         "own_data_pwm_auroc": pwm_auroc(out / "data" / "test.h5", motif_id, factor),
+        "own_data_asb_auroc": asb_aurocs(out / "asb" / "benchmark" / "asb_auroc.tsv", factor),
         "wall_s": round(time.monotonic() - t0, 1),
         **machine_info(),
     }

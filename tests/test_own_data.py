@@ -26,6 +26,10 @@ def test_own_data_example_runs_end_to_end(tmp_path) -> None:
     assert all(summary["counts"][s] > 0 for s in ("train", "valid", "test"))
     model = json.loads((out / "models" / "searched_1" / "model.json").read_text())
     assert model["reverse_complement"] is True, "own data trains with RC augmentation"
+    # small_data.yaml: the search chose a stem kernel and a head, and the model has them
+    assert model["arch"]["stem_kernel"] in (8, 19)
+    assert model["arch"]["head"] in ("flatten", "global_max", "global_avg")
+    assert model["name"] == "searched_1"
     table = (out / "evaluate" / "searched_1.tsv").read_text().splitlines()
     assert len(table) == 1 + 3 and table[1].split("\t")[0] == "erythroid|GATA1|None"
     with h5py.File(out / "variants" / "gwas" / "searched_1" / "scores.h5") as h5:
