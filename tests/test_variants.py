@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -437,3 +438,51 @@ def test_rc_averaged_model_scores_both_strands_alike(tmp_path: Path) -> None:
     for field in ("ref", "alt", "diff"):
         np.testing.assert_allclose(scores["rc", "+"][field], scores["rc", "-"][field], atol=1e-6)
     assert np.abs(scores["bare", "+"]["ref"] - scores["bare", "-"]["ref"]).max() > 1e-3
+
+
+@pytest.mark.parametrize("n_shards", [3, 7])
+def test_sharded_scoring_merges_into_the_unsharded_files(tmp_path: Path, n_shards: int) -> None:
+    """score-variants --shard i/n for every i, then merge-variant-scores: the same
+    scores.h5 (datasets and attributes, bit for bit), skipped.tsv and summary.json (timing
+    aside) as one job over the whole VCF; with more shards than chunks some are empty."""
+    from amber.variants.shards import merge_shards, parse_shard
+
+    fasta, genome = make_genome(tmp_path)
+    g = genome["chr1"]
+    rows = [
+        f"chr1\t{p}\tv{p}\t{g[p - 1]}\t{other_base(g[p - 1])}" for p in (300, 420, 510, 640)
+    ] + [
+        f"chr1\t700\tmulti\t{g[699]}\t{other_base(g[699])},{other_base(g[699], 2)}",
+        "chrZ\t500\tunkchrom\tA\tG",
+        "just some garbage",
+    ]
+    vcf = write_vcf(tmp_path / "v.vcf", rows)
+    model = tiny_model(200)
+    whole = tmp_path / "whole"
+    config = ScoreConfig(batch_size=2, chunk_size=4)  # 2 chunks, 2 batches each
+    score_variants(
+        model, FEATURES, vcf, fasta, whole, seq_len=200, model_name="tiny", config=config
+    )
+    shards = [tmp_path / "shards" / str(i) for i in range(1, n_shards + 1)]
+    for i, folder in enumerate(shards, start=1):
+        score_variants(
+            model, FEATURES, vcf, fasta, folder, seq_len=200, model_name="tiny",
+            config=config, shard=parse_shard(f"{i}/{n_shards}"),
+        )  # fmt: skip
+    merged = tmp_path / "merged"
+    merge_shards(shards, merged)
+    a, b = read_scores(whole / "scores.h5"), read_scores(merged / "scores.h5")
+    assert sorted(a) == sorted(b) and len(a["pos"]) == 6
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    with h5py.File(whole / "scores.h5") as x, h5py.File(merged / "scores.h5") as y:
+        assert {k: str(v) for k, v in x.attrs.items()} == {k: str(v) for k, v in y.attrs.items()}
+    assert (whole / "skipped.tsv").read_bytes() == (merged / "skipped.tsv").read_bytes()
+    s1, s2 = (json.loads((d / "summary.json").read_text()) for d in (whole, merged))
+    assert {k: v for k, v in s1.items() if k != "seconds"} == {
+        k: v for k, v in s2.items() if k != "seconds"
+    }
+    with pytest.raises(ValueError, match="shards"):
+        merge_shards(shards[:-1], tmp_path / "bad")  # one missing
+    with pytest.raises(ValueError, match="I/N"):
+        parse_shard("3/2")

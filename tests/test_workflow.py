@@ -162,3 +162,44 @@ def test_report_holds_every_figure_and_key_table(tiny_run: Path) -> None:
     for name in [*(f"{fig}.png" for fig in FIGURES), "summary.tsv", "asb_auroc.tsv"]:
         assert name in html, name
     assert "enrichment.tsv" in html
+
+
+def test_sharded_variant_scoring_gives_the_unsharded_files(tiny_run: Path, tmp_path: Path) -> None:
+    """variants.shards: 3 scores a model's variant set in three jobs (blocks of whole
+    chunks) and merge_variant_scores writes the files one job wrote: same datasets and
+    attributes, same skipped.tsv. Run in a copy of the tiny run, for one model."""
+    import shutil
+
+    from workflow_runs import copy_workflow
+
+    from amber.variants.scores import read_scores
+
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(tiny_run, work / "results" / "test_tiny")
+    (work / "shards.yaml").write_text("variants: {shards: 3, chunk_size: 40}\n")
+    folder = work / "results" / "test_tiny" / "variants" / "asb" / "searched_1"
+    whole = tmp_path / "whole"
+    shutil.copytree(folder, whole)
+    for name in ("scores.h5", "skipped.tsv", "summary.json"):
+        (folder / name).unlink()
+    target = "results/test_tiny/variants/asb/searched_1/scores.h5"
+    # The unsharded file of the same chunking, for bit-identical batches.
+    (work / "whole.yaml").write_text("variants: {chunk_size: 40}\n")
+    result = snakemake(*TINY, "whole.yaml", "--cores", "2", target, cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.rmtree(whole)
+    shutil.copytree(folder, whole)
+    for name in ("scores.h5", "skipped.tsv", "summary.json"):
+        (folder / name).unlink()
+    result = snakemake(*TINY, "shards.yaml", "--cores", "2", target, cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = [rule for rule, _ in _jobs(result.stdout + result.stderr)]
+    assert sorted(rules) == ["merge_variant_scores"] + ["score_variants"] * 3, rules
+    a, b = read_scores(whole / "scores.h5"), read_scores(folder / "scores.h5")
+    assert len(a["pos"]) > 40  # more than one chunk, so the shards share the work
+    for name in a:
+        assert (a[name] == b[name]).all(), name
+    assert (whole / "skipped.tsv").read_bytes() == (folder / "skipped.tsv").read_bytes()
+    for i in (1, 2, 3):
+        shard = json.loads((folder / "shards" / str(i) / "summary.json").read_text())
+        assert shard["shard"] == f"{i}/3" and 0 < shard["counts"]["scored"] < len(a["pos"])

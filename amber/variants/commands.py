@@ -17,6 +17,7 @@ def _cmd_score_variants(args: argparse.Namespace) -> None:
     from amber.data.features import read_features
     from amber.train.model_io import load_model, read_model_info
     from amber.variants.score import ScoreConfig, score_variants
+    from amber.variants.shards import parse_shard
 
     torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -47,8 +48,21 @@ def _cmd_score_variants(args: argparse.Namespace) -> None:
         config=config,
         model_name=args.model.name,
         weights=args.model / "model.pt",
+        shard=parse_shard(args.shard) if args.shard else None,
     )
     log.info("variant scores written to %s", args.out_dir / "scores.h5")
+
+
+def _cmd_merge_variant_scores(args: argparse.Namespace) -> None:
+    from amber.variants.shards import merge_shards
+
+    summary = merge_shards(args.shards, args.out_dir)
+    log.info(
+        "merged %d shards: %d variants -> %s",
+        len(args.shards),
+        summary["counts"]["scored"],
+        args.out_dir,
+    )
 
 
 def _check_model_features(
@@ -118,7 +132,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="auto = the GPU when torch sees one (default auto)",
     )
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="score only the I-th of N blocks of the variants (merge with merge-variant-scores)",
+    )
     p.set_defaults(func=_cmd_score_variants)
+
+    p = sub.add_parser(
+        "merge-variant-scores",
+        help="merge the shards of score-variants --shard into one scores.h5",
+        description=(
+            "Merge the OUT_DIRs of score-variants --shard 1/N .. N/N (given in shard order) "
+            "into OUT_DIR/scores.h5, skipped.tsv and summary.json, as one unsharded run "
+            "writes them (its timing fields are the shards' sums)."
+        ),
+    )
+    p.add_argument("--shards", type=Path, nargs="+", required=True, help="shard folders, in order")
+    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    p.set_defaults(func=_cmd_merge_variant_scores)
 
     p = sub.add_parser(
         "prepare-genome",

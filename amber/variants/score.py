@@ -42,6 +42,7 @@ from amber.data.genome import scan_fasta, verify_fai
 from amber.fileio import atomic_path, scratch_dir
 from amber.progress import Progress
 from amber.variants.scores import LOGFC_EPS, create_scores, logit_fold_change
+from amber.variants.shards import shard_slice
 from amber.variants.vcf import (
     MULTIALLELIC_MODES,
     REQUIRED_COLUMNS,
@@ -82,6 +83,7 @@ def score_variants(
     config: ScoreConfig = ScoreConfig(),
     model_name: str = "",
     weights: str | Path | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict:
     """Score the variants of ``vcf`` with ``model`` and write ``out_dir/{scores.h5,
     skipped.tsv, summary.json}``; return the summary.
@@ -89,6 +91,8 @@ def score_variants(
     ``model`` maps float (B, 4, seq_len) one-hot A,C,G,T to (B, len(features))
     probabilities. ``weights`` is the state_dict file Selene loads into it (its keys in
     the model's parameter order); by default the model's own weights are saved for it.
+    ``shard=(i, n)`` scores only the i-th of n blocks of the variants
+    (:mod:`amber.variants.shards` merges them).
     """
     with warnings.catch_warnings():
         # selene-sdk 0.6 imports pkg_resources, which setuptools deprecates: silenced for
@@ -125,6 +129,9 @@ def score_variants(
             f"{vcf}: none of its {check.records} records can be scored; the first, line "
             f"{first.line}: {first.reason} ({first.detail})"
         )
+    if shard is not None:
+        variants = variants[shard_slice(len(variants), shard, config.chunk_size)]
+        log.info("shard %d/%d: variants %d of %d", *shard, len(variants), len(check.variants))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     attrs = {
@@ -188,6 +195,8 @@ def score_variants(
         "seconds": round(seconds, 3),
         "selene_version": selene_version,
     }
+    if shard is not None:
+        summary["shard"] = f"{shard[0]}/{shard[1]}"
     with atomic_path(out_dir / "summary.json") as tmp_json:
         tmp_json.write_text(json.dumps(summary, indent=2) + "\n")
     log.info(

@@ -40,6 +40,17 @@ if DATA["source"] == "deepsea":
             "amber prepare-genome --input {input} --out {output.fasta} > {log} 2>&1"
 
 
+# With variants.shards > 1 each (set, model) is scored by that many jobs, one block of
+# whole chunks each, into shards/<i>/, and merge_variant_scores writes the usual files.
+SHARDS = VARIANTS["shards"]
+SCORE_DIR = (
+    f"{OUT}/variants/{{vset}}/{{model}}/shards/{{shard}}"
+    if SHARDS > 1
+    else f"{OUT}/variants/{{vset}}/{{model}}"
+)
+SCORE_LOG = "{vset}/{model}/{shard}" if SHARDS > 1 else "{vset}/{model}"
+
+
 rule score_variants:
     input:
         model=f"{OUT}/models/{{model}}/model.pt",
@@ -48,13 +59,13 @@ rule score_variants:
         fasta=VARIANT_FASTA,
         features=f"{OUT}/data/features.tsv",
     output:
-        scores=f"{OUT}/variants/{{vset}}/{{model}}/scores.h5",
-        skipped=f"{OUT}/variants/{{vset}}/{{model}}/skipped.tsv",
-        summary=f"{OUT}/variants/{{vset}}/{{model}}/summary.json",
+        scores=f"{SCORE_DIR}/scores.h5",
+        skipped=f"{SCORE_DIR}/skipped.tsv",
+        summary=f"{SCORE_DIR}/summary.json",
     log:
-        f"{LOGS}/score_variants/{{vset}}/{{model}}.log",
+        f"{LOGS}/score_variants/{SCORE_LOG}.log",
     benchmark:
-        f"{LOGS}/benchmarks/score_variants/{{vset}}/{{model}}.tsv",
+        f"{LOGS}/benchmarks/score_variants/{SCORE_LOG}.tsv",
     params:
         model_dir=folder_of("model", of="input"),
         out=folder_of("scores"),
@@ -62,12 +73,14 @@ rule score_variants:
         chunk_size=VARIANTS["chunk_size"],
         multiallelic=VARIANTS["multiallelic"],
         device=VARIANTS["device"],
+        shard=lambda wildcards: f"--shard {wildcards.shard}/{SHARDS}" if SHARDS > 1 else "",
     threads: VARIANTS["threads"]
     resources:
         **gpu_resources(VARIANTS),
     wildcard_constraints:
         vset="|".join(VARIANT_SETS),
         model="[A-Za-z0-9_]+",
+        shard="[0-9]+",
     conda:
         ENV
     shell:
@@ -75,4 +88,37 @@ rule score_variants:
         " --vcf {input.vcf} --fasta {input.fasta} --features {input.features}"
         " --out-dir {params.out} --batch-size {params.batch_size}"
         " --chunk-size {params.chunk_size} --multiallelic {params.multiallelic}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        " --device {params.device} --threads {threads} {params.shard} > {log} 2>&1"
+
+
+if SHARDS > 1:
+
+    rule merge_variant_scores:
+        input:
+            expand(
+                f"{OUT}/variants/{{{{vset}}}}/{{{{model}}}}/shards/{{shard}}/scores.h5",
+                shard=range(1, SHARDS + 1),
+            ),
+        output:
+            scores=f"{OUT}/variants/{{vset}}/{{model}}/scores.h5",
+            skipped=f"{OUT}/variants/{{vset}}/{{model}}/skipped.tsv",
+            summary=f"{OUT}/variants/{{vset}}/{{model}}/summary.json",
+        log:
+            f"{LOGS}/merge_variant_scores/{{vset}}/{{model}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/merge_variant_scores/{{vset}}/{{model}}.tsv",
+        params:
+            shards=lambda wildcards, input: " ".join(str(Path(p).parent) for p in input),
+            out=folder_of("scores"),
+        threads: 1
+        resources:
+            mem_mb=VARIANTS["mem_mb"],
+            runtime=VARIANTS["runtime"],
+        wildcard_constraints:
+            vset="|".join(VARIANT_SETS),
+            model="[A-Za-z0-9_]+",
+        conda:
+            ENV
+        shell:
+            "amber merge-variant-scores --shards {params.shards} --out-dir {params.out}"
+            " > {log} 2>&1"
