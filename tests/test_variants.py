@@ -442,7 +442,7 @@ def test_rc_averaged_model_scores_both_strands_alike(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("n_shards", [3, 7])
 def test_sharded_scoring_merges_into_the_unsharded_files(tmp_path: Path, n_shards: int) -> None:
-    """score-variants --shard i/n for every i, then merge-variant-scores: the same
+    """score-variants --shard i/n for every i, then merge-shards: the same
     scores.h5 (datasets and attributes, bit for bit), skipped.tsv and summary.json (timing
     aside) as one job over the whole VCF; with more shards than chunks some are empty."""
     from amber.variants.shards import merge_shards, parse_shard

@@ -136,12 +136,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--shard",
         default=None,
         metavar="I/N",
-        help="score only the I-th of N blocks of the variants (merge with merge-variant-scores)",
+        help="score only the I-th of N blocks of the variants (merge with merge-shards)",
     )
     p.set_defaults(func=_cmd_score_variants)
 
     p = sub.add_parser(
-        "merge-variant-scores",
+        "merge-shards",
         help="merge the shards of score-variants --shard into one scores.h5",
         description=(
             "Merge the OUT_DIRs of score-variants --shard 1/N .. N/N (given in shard order) "

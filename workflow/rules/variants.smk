@@ -120,5 +120,5 @@ if SHARDS > 1:
         conda:
             ENV
         shell:
-            "amber merge-variant-scores --shards {params.shards} --out-dir {params.out}"
+            "amber merge-shards --shards {params.shards} --out-dir {params.out}"
             " > {log} 2>&1"
