@@ -203,3 +203,24 @@ def test_sharded_variant_scoring_gives_the_unsharded_files(tiny_run: Path, tmp_p
     for i in (1, 2, 3):
         shard = json.loads((folder / "shards" / str(i) / "summary.json").read_text())
         assert shard["shard"] == f"{i}/3" and 0 < shard["counts"]["scored"] < len(a["pos"])
+
+
+def test_ld_scores_per_chromosome_give_the_same_files(tiny_run: Path, tmp_path: Path) -> None:
+    """ldsc.shard_chromosomes: one LD score job per chromosome, merged into the folder one
+    job over every chromosome wrote, byte for byte. Run in a copy of the tiny run."""
+    import shutil
+
+    from workflow_runs import copy_workflow
+
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(tiny_run, work / "results" / "test_tiny")
+    (work / "shard.yaml").write_text("ldsc: {shard_chromosomes: true}\n")
+    folder = work / "results" / "test_tiny" / "ldsc" / "ldscores" / "baseline"
+    whole = {p.name: p.read_bytes() for p in folder.iterdir()}
+    shutil.rmtree(folder)
+    target = "results/test_tiny/ldsc/ldscores/baseline"
+    result = snakemake(*TINY, "shard.yaml", "--cores", "2", target, cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rules = [rule for rule, _ in _jobs(result.stdout + result.stderr)]
+    assert sorted(rules) == ["ldsc_scores"] + ["ldsc_scores_chromosome"] * 4, rules
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == whole

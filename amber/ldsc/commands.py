@@ -160,6 +160,11 @@ def _cmd_l2(args: argparse.Namespace) -> None:
 
     window = Window(*args.window)
     chroms = list(chromosome_prefixes(args.bfile))
+    if args.chroms:
+        missing = sorted(set(args.chroms) - set(chroms))
+        if missing:
+            raise ValueError(f"{args.bfile}: no PLINK files for chromosome(s) {missing}")
+        chroms = [c for c in chroms if c in set(args.chroms)]
     extract = set(Path(args.extract).read_text().split()) if args.extract else None
     print_snps = set(Path(args.print_snps).read_text().split()) if args.print_snps else None
     out = Path(args.out)
@@ -455,6 +460,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output prefix with @, e.g. ld/baseline.@")
     _window(p)
     p.add_argument("--chunk-size", type=int, default=50, help="ldsc's chunk size (50)")
+    p.add_argument(
+        "--chroms",
+        type=lambda text: [int(c) for c in _csv(text)],
+        default=None,
+        help="only these chromosome codes, comma-separated (default: every one of --bfile)",
+    )
     p.add_argument("--maf", type=float, default=0.0, help="keep SNPs with MAF > this (0)")
     p.add_argument("--extract", type=Path, default=None, help="SNP IDs to use (no --annot)")
     p.add_argument("--print-snps", type=Path, default=None, help="SNP IDs to write scores for")

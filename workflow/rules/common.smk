@@ -138,3 +138,15 @@ VARIANT_SETS = {
     "asb": f"{OUT}/asb/asb_variants.vcf",
     "gwas": f"{OUT}/ldsc/genotypes/snps.vcf",
 }
+
+
+def _ldsc_chromosomes():
+    """Chromosome codes of the LD score jobs when they are split per chromosome."""
+    if not LDSC_SIMULATED:
+        return list(range(1, 23))
+    if DATA["source"] == "simulate":
+        return list(range(1, DATA["simulate"]["n_chroms"] + 1))
+    raise ValueError(
+        "ldsc.shard_chromosomes needs a known chromosome list (a simulated genome or the "
+        "reference panel); set it to false for a BED genome"
+    )

@@ -258,43 +258,113 @@ rule ldsc_annot:
         " --top-fraction {params.top} > {log} 2>&1"
 
 
-rule ldsc_scores:
-    input:
-        reference=LDSC_BFILE_DIR,
-        annot=lambda wildcards: (
-            []
-            if wildcards.aset == "weights"
-            else f"{LDSC_OUT}/gwas/truth"
-            if wildcards.aset == "truth"
-            else f"{LDSC_OUT}/annot/{wildcards.aset}"
-        ),
-        print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
-    output:
-        directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
-    log:
-        f"{LOGS}/ldsc_scores/{{aset}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
-    wildcard_constraints:
-        aset="[A-Za-z0-9_-]+",
-    params:
-        bfile=LDSC_BFILE,
-        annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
-        print_snps=lambda wildcards, input: (
-            f"--print-snps {input.print_snps}" if input.print_snps else ""
-        ),
-        window=LDSC["ld_window_cm"],
-        chunk=LDSC["chunk_size"],
-    threads: LDSC["threads"]
-    resources:
-        mem_mb=LDSC["mem_mb"],
-        runtime=LDSC["runtime"],
-    conda:
-        ENV
-    shell:
-        "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
-        " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
-        " > {log} 2>&1"
+# ldsc.shard_chromosomes: one LD score job per (set, chromosome), then a merge into the
+# folder one job writes; otherwise one job per set over every chromosome.
+if LDSC["shard_chromosomes"]:
+
+    rule ldsc_scores_chromosome:
+        input:
+            reference=LDSC_BFILE_DIR,
+            annot=lambda wildcards: (
+                []
+                if wildcards.aset == "weights"
+                else f"{LDSC_OUT}/gwas/truth"
+                if wildcards.aset == "truth"
+                else f"{LDSC_OUT}/annot/{wildcards.aset}"
+            ),
+            print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
+        output:
+            directory(f"{LDSC_OUT}/ldscore_shards/{{aset}}/{{chrom}}"),
+        log:
+            f"{LOGS}/ldsc_scores/{{aset}}/{{chrom}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}/{{chrom}}.tsv",
+        wildcard_constraints:
+            aset="[A-Za-z0-9_-]+",
+            chrom="[0-9]+",
+        params:
+            bfile=LDSC_BFILE,
+            annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
+            print_snps=lambda wildcards, input: (
+                f"--print-snps {input.print_snps}" if input.print_snps else ""
+            ),
+            window=LDSC["ld_window_cm"],
+            chunk=LDSC["chunk_size"],
+        threads: LDSC["threads"]
+        resources:
+            mem_mb=LDSC["mem_mb"],
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
+            " --chroms {wildcards.chrom}"
+            " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
+            " > {log} 2>&1"
+
+    rule ldsc_scores:
+        input:
+            expand(
+                f"{LDSC_OUT}/ldscore_shards/{{{{aset}}}}/{{chrom}}",
+                chrom=_ldsc_chromosomes(),
+            ),
+        output:
+            directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
+        log:
+            f"{LOGS}/ldsc_scores/{{aset}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
+        wildcard_constraints:
+            aset="[A-Za-z0-9_-]+",
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "(mkdir -p {output} && for shard in {input}; do cp -p $shard/* {output}/; done)"
+            " > {log} 2>&1"
+
+else:
+
+    rule ldsc_scores:
+        input:
+            reference=LDSC_BFILE_DIR,
+            annot=lambda wildcards: (
+                []
+                if wildcards.aset == "weights"
+                else f"{LDSC_OUT}/gwas/truth"
+                if wildcards.aset == "truth"
+                else f"{LDSC_OUT}/annot/{wildcards.aset}"
+            ),
+            print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
+        output:
+            directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
+        log:
+            f"{LOGS}/ldsc_scores/{{aset}}.log",
+        benchmark:
+            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
+        wildcard_constraints:
+            aset="[A-Za-z0-9_-]+",
+        params:
+            bfile=LDSC_BFILE,
+            annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
+            print_snps=lambda wildcards, input: (
+                f"--print-snps {input.print_snps}" if input.print_snps else ""
+            ),
+            window=LDSC["ld_window_cm"],
+            chunk=LDSC["chunk_size"],
+        threads: LDSC["threads"]
+        resources:
+            mem_mb=LDSC["mem_mb"],
+            runtime=LDSC["runtime"],
+        conda:
+            ENV
+        shell:
+            "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
+            " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
+            " > {log} 2>&1"
 
 
 # One job per annotation set writes the tables of every trait (the LD scores are read once).
