@@ -114,7 +114,7 @@ def pwm_auroc(test_h5: Path, motif_id: str, factor: str) -> float:
     from sklearn.metrics import roc_auc_score
 
     from amber.asb.pwm import jaspar_pfms
-    from amber.data.simulate import JASPAR_RELEASE, pwm_log_odds, scan_pwm
+    from amber.data.motifs import JASPAR_RELEASE, pwm_log_odds, scan_pwm
 
     pwm = pwm_log_odds(jaspar_pfms({factor: motif_id}, JASPAR_RELEASE)[factor])
     with h5py.File(test_h5) as h5:

@@ -29,7 +29,8 @@ from amber.asb.pwm import best_match_pairs, pwm_delta_scores
 from amber.asb.stats import call_classes
 from amber.asb.table import AsbTableError, read_asb_table, read_vcf_variants
 from amber.cli import main
-from amber.data.simulate import SimConfig, encode_sequence, scan_pwm, simulate_genome
+from amber.data.motifs import encode_sequence, scan_pwm
+from amber.data.simulate import SimConfig, simulate_genome
 
 
 def exact_binom_p(k: int, n: int) -> float:
@@ -152,7 +153,7 @@ def test_pwm_baseline_sign_and_strands() -> None:
     for k, b in enumerate("ACGTTG"):
         pfm[k, "ACGT".index(b)] = 0.97
     pfm /= pfm.sum(axis=1, keepdims=True)
-    from amber.data.simulate import pwm_log_odds
+    from amber.data.motifs import pwm_log_odds
 
     pwm = pwm_log_odds(pfm)
     seq = "A" * 30 + "ACCTTG" + "A" * 30 + "CAACGT" + "A" * 30 + "ACGTTG" + "A" * 30

@@ -17,11 +17,11 @@ from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from amber.data.features import Feature
+from amber.naming import model_group
 from amber.nas.child import he_init_
 from amber.train.evaluate import (
     compare_models,
     evaluate_predictions,
-    model_group,
     summarise,
     ttests,
     write_tsv,
@@ -202,5 +202,7 @@ def test_ttest_with_one_model_per_group_is_nan_with_a_note() -> None:
 def test_model_group() -> None:
     assert model_group("searched_3") == "searched"
     assert model_group("baseline_deepsea") == "baseline"
-    with pytest.raises(ValueError, match="does not start with"):
+    with pytest.raises(ValueError, match="should start with one of searched_"):
         model_group("mymodel")
+    assert model_group("mymodel", strict=False) == "other"
+    assert model_group("searched", strict=False) == "other"  # a group needs "_<id>"

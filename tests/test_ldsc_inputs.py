@@ -17,9 +17,10 @@ from amber.ldsc.annot import match_scores, model_annotations, read_reference_snp
 from amber.ldsc.figure import plot_fig5
 from amber.ldsc.plink import write_plink
 from amber.ldsc.regression import fit_partitioned, load_regression_data, read_sumstats
-from amber.ldsc.summary import bh_fdr, read_auroc, summarise, write_summary
+from amber.ldsc.summary import read_auroc, summarise, write_summary
 from amber.ldsc.sumstats import SumstatsError, munge
 from amber.plots.render import read_sidecar
+from amber.stats import bh_fdr
 from amber.variants.scores import create_scores
 
 REFERENCE = pd.DataFrame(
@@ -237,15 +238,13 @@ def test_scores_join_tolerates_naming_and_swapped_alleles(tmp_path: Path) -> Non
         model_annotations(tmp_path / "scores.h5", tmp_path / "reordered.tsv", snps)
 
 
-def test_bh_fdr_matches_statsmodels() -> None:
-    from statsmodels.stats.multitest import multipletests
-
-    p = np.random.default_rng(1).uniform(0, 0.2, 50)
-    p[[3, 7]] = np.nan
-    q = bh_fdr(p)
-    ok = np.isfinite(p)
-    assert np.allclose(q[ok], multipletests(p[ok], method="fdr_bh")[1])
-    assert np.isnan(q[~ok]).all()
+def test_bh_fdr_skips_nan_and_matches_hand_values() -> None:
+    """BH by hand on 4 finite p-values: q_i = min_{j >= i} p_(j) m / j, capped at 1; NaN
+    entries keep NaN and do not count as tests."""
+    q = bh_fdr([0.01, np.nan, 0.04, 0.03, 0.9, np.nan])
+    np.testing.assert_allclose(q[[0, 2, 3, 4]], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.9])
+    assert np.isnan(q[[1, 5]]).all()
+    assert np.isnan(bh_fdr([np.nan])).all() and bh_fdr([]).shape == (0,)
 
 
 def test_read_auroc_is_tolerant(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from amber.data.simulate import N_CODE, encode_sequence, load_motifs, pwm_log_odds
+from amber.data.motifs import N_CODE, encode_sequence, load_motifs, pwm_log_odds
 
 _CHUNK = 4096
 

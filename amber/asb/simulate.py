@@ -45,10 +45,9 @@ from amber.asb.pwm import best_match_pairs, motif_pwms, read_pfms
 from amber.asb.table import check_ref_alleles, unique_variants, write_asb_table, write_vcf
 from amber.data.bed import read_bed
 from amber.data.features import bed_stem, read_features
+from amber.data.motifs import N_CODE, encode_sequence
 from amber.data.simulate import (
     CELL_TYPES,
-    N_CODE,
-    encode_sequence,
     evaluate_element,
     read_elements,
     read_motif_instances,

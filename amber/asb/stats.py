@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
-from statsmodels.stats.multitest import multipletests
 
 from amber.asb.config import CallRules
+from amber.stats import bh_fdr
 
 CLASSES = ("loss", "gain", "neutral")
 
@@ -41,16 +41,6 @@ def binomial_pvalues(ref_reads: np.ndarray, alt_reads: np.ndarray) -> np.ndarray
         if key not in cache:
             cache[key] = float(binomtest(key[0], key[1], 0.5).pvalue)
         out[i] = cache[key]
-    return out
-
-
-def bh_fdr(pvalues: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values; NaN entries stay NaN and are not counted."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(len(p), np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
 

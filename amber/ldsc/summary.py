@@ -35,32 +35,10 @@ import pandas as pd
 
 from amber.fileio import atomic_path
 from amber.ldsc.fsutil import write_table
+from amber.naming import model_group
+from amber.stats import bh_fdr
 
 log = logging.getLogger("amber")
-
-GROUPS = ("searched", "sampled", "baseline")
-
-
-def model_group(name: str) -> str:
-    group = name.split("_", 1)[0]
-    return group if group in GROUPS else "other"
-
-
-def bh_fdr(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN stays NaN)."""
-    p = np.asarray(p, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    order = np.argsort(p[ok])
-    ranked = p[ok][order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(ranked, 1.0)
-    q[ok] = out
-    return q
 
 
 def read_auroc(path: str | Path | None) -> dict[str, float]:
@@ -101,7 +79,7 @@ def combine(
         described = pd.read_csv(annotations[model], sep="\t")
         for path in paths:
             table = pd.read_csv(path, sep="\t")
-            table.insert(0, "group", model_group(model))
+            table.insert(0, "group", model_group(model, strict=False))
             table.insert(0, "model", model)
             table = table.merge(
                 described[["annotation", "kind", "group_type", "group"]].rename(
@@ -245,7 +223,7 @@ def _model_table(
         rows.append(
             {
                 "model": model,
-                "group": model_group(model),
+                "group": model_group(model, strict=False),
                 "mean_enrichment": float(chosen["enrichment"].mean()) if len(chosen) else np.nan,
                 "pairs": "significant" if use_sig else "all",
                 "n_pairs": int(len(chosen)),

@@ -26,7 +26,7 @@ def _by_name(paths: list[Path], name_of) -> dict[str, Path]:
 
 def _model_name(path: Path) -> str:
     """The model name of an evaluation TSV (its stem), checked before anything is read."""
-    from amber.plots.tables import model_group
+    from amber.naming import model_group
 
     try:
         model_group(path.stem)

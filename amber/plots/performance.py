@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from amber.data.features import CATEGORIES
+from amber.naming import GROUPS, model_group
 from amber.plots.render import GROUP_COLOURS, new_figure, save_figure
-from amber.plots.tables import GROUPS, model_group, read_evaluation
+from amber.plots.tables import read_evaluation
+from amber.stats import welch
 
 METRICS = (("AUROC", "auroc"), ("AUPR", "aupr"))
 
@@ -44,13 +46,7 @@ def _category_mean(table: pd.DataFrame, category: str, column: str) -> float:
 
 
 def _welch_p(a: list[float], b: list[float]) -> float | None:
-    from scipy import stats
-
-    a = [v for v in a if np.isfinite(v)]
-    b = [v for v in b if np.isfinite(v)]
-    if len(a) < 2 or len(b) < 2:
-        return None
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    p = welch(a, b)[1]
     return p if np.isfinite(p) else None
 
 

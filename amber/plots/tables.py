@@ -15,23 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GROUPS = ("searched", "sampled", "baseline")
 EVALUATION_COLUMNS = ("feature", "category", "auroc", "aupr")
 HISTORY_COLUMNS = ("step", "mean_reward", "max_reward", "baseline", "skip_density")
 
 
 class ResultTableError(ValueError):
     """A problem in a result table; the message names the file (and line)."""
-
-
-def model_group(name: str) -> str:
-    """``searched_3`` -> ``searched``; ``baseline_cnn3`` -> ``baseline``."""
-    group = name.split("_", 1)[0]
-    if group not in GROUPS or "_" not in name:
-        raise ResultTableError(
-            f"model name {name!r} should start with one of {', '.join(g + '_' for g in GROUPS)}"
-        )
-    return group
 
 
 def replicate_name(path: str | Path) -> str:

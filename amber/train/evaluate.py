@@ -28,15 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from amber.data.features import CATEGORIES, Feature, read_features
 from amber.data.loader import dataset_info, iter_batches
 from amber.fileio import atomic_path
 from amber.metrics import aupr_per_feature, auroc_per_feature
+from amber.naming import model_group
+from amber.stats import welch
 from amber.train.model_io import load_model, read_model_info
 
-GROUPS = ("searched", "sampled", "baseline")
 EVAL_COLUMNS = ("feature", "category", "auroc", "aupr", "n_pos")
 SUMMARY_COLUMNS = ("model", "group", "n_parameters", "category", "n_features", "auroc", "aupr")
 TTEST_COLUMNS = (
@@ -148,14 +148,6 @@ def read_evaluation(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def model_group(name: str) -> str:
-    """searched_3 -> searched; baseline_cnn3 -> baseline."""
-    prefix = name.split("_", 1)[0]
-    if prefix not in GROUPS:
-        raise ValueError(f"model name {name!r} does not start with one of {GROUPS} and '_'")
-    return prefix
-
-
 def _categories(tables: Mapping[str, pd.DataFrame]) -> list[str]:
     present = set().union(*(set(t["category"]) for t in tables.values())) if tables else set()
     ordered = [c for c in CATEGORIES if c in present]
@@ -188,18 +180,6 @@ def summarise(tables: Mapping[str, pd.DataFrame], n_parameters: Mapping[str, int
 def _nanmean(values: pd.Series) -> float:
     arr = values.to_numpy(dtype=float)
     return float(np.nanmean(arr)) if np.isfinite(arr).any() else math.nan
-
-
-def welch(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, str]:
-    """(t, two-sided p, note) of Welch's test; NaN and a note where it is undefined."""
-    a = np.asarray([v for v in a if np.isfinite(v)], dtype=float)
-    b = np.asarray([v for v in b if np.isfinite(v)], dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return math.nan, math.nan, f"needs >= 2 models per group (have {len(a)} and {len(b)})"
-    if np.var(a) == 0 and np.var(b) == 0:
-        return math.nan, math.nan, "no variance within either group"
-    result = stats.ttest_ind(a, b, equal_var=False)
-    return float(result.statistic), float(result.pvalue), ""
 
 
 def ttests(summary: pd.DataFrame) -> pd.DataFrame:
