@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 
 def dataclass_flags(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
@@ -35,3 +36,13 @@ def from_flags(cls: type, args: argparse.Namespace, prefix: str = "", **extra: o
         if hasattr(args, f"{prefix}{f.name}")
     }
     return cls(**{**values, **extra})
+
+
+def add_out_dir(parser: argparse.ArgumentParser, help: str = "output folder") -> None:
+    """The one spelling of a folder output: ``--out-dir DIR`` (``args.out_dir``).
+
+    ``--out`` is accepted too, the name these commands had before (a file output is
+    always ``--out FILE``)."""
+    parser.add_argument(
+        "--out-dir", "--out", dest="out_dir", type=Path, required=True, metavar="DIR", help=help
+    )

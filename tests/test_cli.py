@@ -49,3 +49,26 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.yaml")
     with pytest.raises(Exception, match="nope.yaml"):
         main(["sample-arch", "--debug", "--space", missing, "--seed", "1", "--out", "a.json"])
+
+
+def test_output_flags_follow_one_rule() -> None:
+    """A folder output is ``--out-dir DIR`` (``--out`` still accepted as its old name), a
+    file output (or ldsc-l2's prefix) is ``--out``: checked on every subcommand."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    folders, files = [], []
+    for name, sub in commands.items():
+        for action in sub._actions:
+            if action.dest == "out_dir":
+                assert action.option_strings[0] == "--out-dir" and action.metavar == "DIR", name
+                folders.append(name)
+            elif action.dest == "out":
+                assert action.option_strings == ["--out"], name
+                assert "folder" not in (action.help or ""), name
+                files.append(name)
+    assert {"search", "train", "simulate", "make-dataset", "score-variants"} <= set(folders)
+    assert {"sample-arch", "evaluate", "ldsc-munge"} <= set(files)
+    args = parser.parse_args(
+        ["search", "--space", "s", "--train", "t", "--valid", "v", "--out", "o"]
+    )
+    assert str(args.out_dir) == "o"  # the former spelling still works

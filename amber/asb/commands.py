@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from amber.asb.config import AsbSimConfig, CallRules
-from amber.cliutil import dataclass_flags, from_flags
+from amber.cliutil import add_out_dir, dataclass_flags, from_flags
 
 log = logging.getLogger("amber")
 
@@ -111,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--genome-dir", type=Path, required=True, help="simulated genome folder")
-    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     dataclass_flags(p, AsbSimConfig)
     p.set_defaults(func=_cmd_simulate_asb)
 
@@ -146,7 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("amber", "wagih"), default="amber")
     p.add_argument("--vcf", type=Path, default=None, help="VCF of the variants (optional)")
     p.add_argument("--fasta", type=Path, default=None, help="genome FASTA (optional)")
-    p.add_argument("--out-dir", type=Path, required=True)
+    add_out_dir(p)
     p.set_defaults(func=_cmd_import_asb)
 
     p = sub.add_parser(
@@ -191,7 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--jaspar-release", default="JASPAR2024")
     p.add_argument("--fasta", type=Path, default=None, help="genome FASTA (PWM baseline)")
-    p.add_argument("--out-dir", type=Path, required=True)
+    add_out_dir(p)
     dataclass_flags(p, CallRules)
     p.set_defaults(func=_cmd_asb)
 

@@ -7,6 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from amber.cliutil import add_out_dir
+
 log = logging.getLogger("amber")
 
 
@@ -27,8 +29,8 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
         chrom_length=args.chrom_length,
         **{n: getattr(args, n) for n in DENSITY_FLAGS if getattr(args, n) is not None},
     )
-    stats = simulate_genome(cfg, args.out)
-    log.info("simulated genome written to %s: %s", args.out, stats)
+    stats = simulate_genome(cfg, args.out_dir)
+    log.info("simulated genome written to %s: %s", args.out_dir, stats)
 
 
 def _cmd_make_dataset(args: argparse.Namespace) -> None:
@@ -38,7 +40,7 @@ def _cmd_make_dataset(args: argparse.Namespace) -> None:
         args.fasta,
         args.features,
         args.bed_dir,
-        args.out,
+        args.out_dir,
         bin_size=args.bin_size,
         seq_len=args.seq_len,
         valid_chroms=args.valid_chroms,
@@ -49,14 +51,16 @@ def _cmd_make_dataset(args: argparse.Namespace) -> None:
         chunk_size=args.chunk_size,
         anchor_categories=args.anchor_categories,
     )
-    log.info("dataset written to %s: %s", args.out, _counts(summary))
+    log.info("dataset written to %s: %s", args.out_dir, _counts(summary))
 
 
 def _cmd_import_deepsea(args: argparse.Namespace) -> None:
     from amber.data.deepsea import import_deepsea
 
-    summary = import_deepsea(args.bundle_dir, args.out, args.features, chunk_size=args.chunk_size)
-    log.info("DeepSEA bundle imported into %s: %s", args.out, _counts(summary))
+    summary = import_deepsea(
+        args.bundle_dir, args.out_dir, args.features, chunk_size=args.chunk_size
+    )
+    log.info("DeepSEA bundle imported into %s: %s", args.out_dir, _counts(summary))
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
@@ -69,8 +73,8 @@ def _cmd_download(args: argparse.Namespace) -> None:
 def _cmd_extract(args: argparse.Namespace) -> None:
     from amber.data.download import extract_tar
 
-    extract_tar(args.archive, args.out, members=args.members, flatten=args.flatten)
-    log.info("extracted %s into %s", args.archive, args.out)
+    extract_tar(args.archive, args.out_dir, members=args.members, flatten=args.flatten)
+    log.info("extracted %s into %s", args.archive, args.out_dir)
 
 
 def _counts(summary: dict) -> str:
@@ -89,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "motifs.json and simulation.json."
         ),
     )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--n-chroms", type=int, default=12, help="number of chromosomes (default 12)")
     p.add_argument(
@@ -121,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fasta", type=Path, required=True, help="genome FASTA (plain text)")
     p.add_argument("--features", type=Path, required=True, help="features.tsv")
     p.add_argument("--bed-dir", type=Path, required=True, help="folder of <feature>.bed files")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--bin-size", type=int, default=200, help="label bin in bp (default 200)")
     p.add_argument("--seq-len", type=int, default=1000, help="input window in bp (default 1000)")
     holdout = (
@@ -169,7 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bundle-dir", type=Path, required=True)
     p.add_argument("--features", type=Path, required=True, help="919 DeepSEA feature names")
-    p.add_argument("--out", type=Path, required=True)
+    add_out_dir(p)
     p.add_argument("--chunk-size", type=int, default=1024)
     p.set_defaults(func=_cmd_import_deepsea)
 
@@ -193,7 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("extract", help="safely extract members of a tar archive")
     p.add_argument("--archive", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    add_out_dir(p)
     p.add_argument("--members", nargs="*", default=None, help="base names to extract")
     p.add_argument(
         "--flatten", action="store_true", help="drop folders inside the archive from the paths"

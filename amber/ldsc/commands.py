@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amber.cliutil import add_out_dir
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -37,12 +39,12 @@ def _cmd_simulate_genotypes(args: argparse.Namespace) -> None:
         max_snps_per_mb=args.max_snps_per_mb,
         seed=args.seed,
     )
-    summary = simulate_genotypes(args.fasta, args.out, cfg)
+    summary = simulate_genotypes(args.fasta, args.out_dir, cfg)
     log.info(
         "%d SNPs on %d chromosomes written to %s",
         summary["n_snps"],
         len(summary["chromosomes"]),
-        args.out,
+        args.out_dir,
     )
 
 
@@ -52,7 +54,7 @@ def _cmd_simulate_gwas(args: argparse.Namespace) -> None:
     traits = [parse_trait(t) for t in args.trait]
     truth = simulate_gwas(
         args.genotypes,
-        args.out,
+        args.out_dir,
         traits,
         n_gwas=args.n_gwas,
         motifs=args.motifs,
@@ -68,14 +70,14 @@ def _cmd_simulate_gwas(args: argparse.Namespace) -> None:
         len(traits),
         f["n_functional"],
         100 * f["fraction_common"],
-        args.out,
+        args.out_dir,
     )
 
 
 def _cmd_reference_vcf(args: argparse.Namespace) -> None:
     from amber.ldsc.genotypes import reference_vcf
 
-    reference_vcf(args.bfile, args.fasta, args.out)
+    reference_vcf(args.bfile, args.fasta, args.out_dir)
 
 
 def _reference_alleles(path: str) -> pd.DataFrame:
@@ -122,12 +124,12 @@ def _cmd_baseline(args: argparse.Namespace) -> None:
 
     snps = read_reference_snps(args.bfile, _code_names(args.genotypes_json))
     matrix = simulated_baseline(snps, args.elements, args.fasta, args.bfile)
-    write_annotation_set(snps, matrix, args.out, args.name)
+    write_annotation_set(snps, matrix, args.out_dir, args.name)
     log.info(
         "baseline annotations %s for %d SNPs written to %s",
         ", ".join(matrix.columns),
         len(matrix),
-        args.out,
+        args.out_dir,
     )
 
 
@@ -143,12 +145,12 @@ def _cmd_annot(args: argparse.Namespace) -> None:
         kinds=args.kinds,
         fraction=args.top_fraction,
     )
-    write_annotation_set(snps, matrix, args.out, args.name, described)
+    write_annotation_set(snps, matrix, args.out_dir, args.name, described)
     log.info(
         "%d annotations of %s written to %s (SNPs: %s)",
         matrix.shape[1],
         args.scores,
-        args.out,
+        args.out_dir,
         counts,
     )
 
@@ -287,7 +289,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--fasta", type=Path, required=True, help="genome FASTA (+ .fai)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--n-reference", type=int, default=500, help="reference individuals (500)")
     p.add_argument("--n-panel", type=int, default=3000, help="GWAS-panel individuals (3000)")
     p.add_argument("--min-maf", type=float, default=0.05, help="MAF filter (0.05)")
@@ -333,7 +335,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--motifs", type=Path, help="genome/motif_instances.tsv")
     p.add_argument("--features", type=Path, help="genome/features.tsv")
     p.add_argument("--peaks", type=Path, help="genome/peaks folder")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument(
         "--trait",
         action="append",
@@ -362,7 +364,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--bfile", required=True, help="PLINK prefix with @, e.g. .../1000G.EUR.QC.@")
     p.add_argument("--fasta", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.set_defaults(func=_cmd_reference_vcf)
 
     p = sub.add_parser(
@@ -406,7 +408,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="genome/elements.tsv of a simulated genome (else no element columns)",
     )
     p.add_argument("--fasta", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--name", default="baseline", help="file prefix (baseline)")
     p.set_defaults(func=_cmd_baseline)
 
@@ -424,7 +426,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--features", type=Path, required=True, help="data/features.tsv")
     p.add_argument("--bfile", required=True, help="reference PLINK prefix with @")
     p.add_argument("--genotypes-json", type=Path, default=None)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--name", default="annot", help="file prefix (annot)")
     p.add_argument(
         "--groups",
@@ -538,7 +540,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="fold changes over this model (default: best-AUROC searched model)",
     )
-    p.add_argument("--out-dir", type=Path, required=True)
+    add_out_dir(p)
     p.set_defaults(func=_cmd_summarize)
 
     p = sub.add_parser(

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from amber.cliutil import dataclass_flags, from_flags
+from amber.cliutil import add_out_dir, dataclass_flags, from_flags
 
 log = logging.getLogger("amber")
 
@@ -22,11 +22,11 @@ def _cmd_search(args: argparse.Namespace) -> None:
         args.valid_samples = None
     controller = from_flags(ControllerConfig, args, prefix="controller_")
     config = from_flags(SearchConfig, args, controller=controller)
-    summary = run_search(args.space, args.train, args.valid, args.out, config)
+    summary = run_search(args.space, args.train, args.valid, args.out_dir, config)
     log.info(
         "search finished: best reward %.4f, architecture in %s/arch.json",
         summary["best_reward"],
-        args.out,
+        args.out_dir,
     )
 
 
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", type=Path, required=True, help="model space YAML")
     p.add_argument("--train", type=Path, required=True, help="train.h5")
     p.add_argument("--valid", type=Path, required=True, help="valid.h5")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     dataclass_flags(p, SearchConfig)
     dataclass_flags(p, ControllerConfig, prefix="controller-")

@@ -7,6 +7,8 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from amber.cliutil import add_out_dir
+
 log = logging.getLogger("amber")
 
 # TrainConfig fields whose None means "all rows"; on the command line 0 means that.
@@ -75,7 +77,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         values[key] = values[key] or None
     config = TrainConfig(**values)
     info = train_model(
-        args.arch, args.space, args.train, args.valid, args.out, config, name=args.name
+        args.arch, args.space, args.train, args.valid, args.out_dir, config, name=args.name
     )
     log.info(
         "trained %s: best valid AUROC %.4f at epoch %d, %d parameters",
@@ -148,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", type=Path, help="model space YAML (architecture JSON only)")
     p.add_argument("--train", type=Path, required=True, help="train.h5")
     p.add_argument("--valid", type=Path, required=True, help="valid.h5")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--name", help="model name recorded in model.json (default: OUT's name)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
     _add_config_flags(p, TrainConfig)

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from amber.cliutil import add_out_dir
 from amber.train.commands import add_rc_average_flag
 
 log = logging.getLogger("amber")
@@ -113,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="features.tsv of the model (default: the feature list in its model.json)",
     )
-    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
     add_rc_average_flag(p)
     p.add_argument(
@@ -150,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--shards", type=Path, nargs="+", required=True, help="shard folders, in order")
-    p.add_argument("--out-dir", type=Path, required=True, help="output folder")
+    add_out_dir(p)
     p.set_defaults(func=_cmd_merge_variant_scores)
 
     p = sub.add_parser(

@@ -30,7 +30,7 @@ rule simulate_genome:
     conda:
         ENV
     shell:
-        "amber simulate --out {params.out} --seed {params.seed}"
+        "amber simulate --out-dir {params.out} --seed {params.seed}"
         " --n-chroms {params.n_chroms} --chrom-length {params.chrom_length} {params.densities}"
         " > {log} 2>&1"
 
@@ -77,7 +77,7 @@ if DATA["source"] == "deepsea":
         conda:
             ENV
         shell:
-            "amber extract --archive {input} --out {params.out} --flatten"
+            "amber extract --archive {input} --out-dir {params.out} --flatten"
             " --members train.mat valid.mat test.mat > {log} 2>&1"
 
 
@@ -105,7 +105,7 @@ if DATA["source"] == "deepsea":
             ENV
         shell:
             "amber import-deepsea --bundle-dir {params.bundle_dir} --features {input.features}"
-            " --out {params.out} --chunk-size {params.chunk_size} > {log} 2>&1"
+            " --out-dir {params.out} --chunk-size {params.chunk_size} > {log} 2>&1"
 
 else:
 
@@ -141,7 +141,7 @@ else:
             ENV
         shell:
             "amber make-dataset --fasta {input.fasta} --features {input.features}"
-            " --bed-dir {input.bed_dir} --out {params.out} --bin-size {params.bin_size}"
+            " --bed-dir {input.bed_dir} --out-dir {params.out} --bin-size {params.bin_size}"
             " --seq-len {params.seq_len} {params.holdouts}"
             " --negative-fraction {params.negative_fraction} --chunk-size {params.chunk_size}"
             " {params.anchor} --seed {params.seed} > {log} 2>&1"

@@ -76,7 +76,7 @@ if LDSC_SIMULATED:
         conda:
             ENV
         shell:
-            "amber simulate-genotypes --fasta {input.fasta} --out {params.out}"
+            "amber simulate-genotypes --fasta {input.fasta} --out-dir {params.out}"
             " --n-reference {params.n_reference} --n-panel {params.n_panel}"
             " --min-maf {params.min_maf} --margin {params.margin}"
             " --recombination-rate {params.recombination_rate}"
@@ -117,7 +117,7 @@ if LDSC_SIMULATED:
             ENV
         shell:
             "amber simulate-gwas --genotypes {params.genotypes} {params.motifs}"
-            " --features {input.features} --peaks {input.bed_dir} --out {params.out}"
+            " --features {input.features} --peaks {input.bed_dir} --out-dir {params.out}"
             " {params.traits} --n-gwas {params.n} --functional {params.functional}"
             " --window-cm {params.window} --seed {params.seed} > {log} 2>&1"
 
@@ -146,7 +146,7 @@ if LDSC_SIMULATED:
             ENV
         shell:
             "amber ldsc-baseline --bfile {params.bfile} --genotypes-json {input.summary}"
-            " --fasta {input.fasta} {params.elements} --out {output} --name baseline"
+            " --fasta {input.fasta} {params.elements} --out-dir {output} --name baseline"
             " > {log} 2>&1"
 
 else:
@@ -169,7 +169,7 @@ else:
         conda:
             ENV
         shell:
-            "amber extract --archive {input} --out {output} --flatten > {log} 2>&1"
+            "amber extract --archive {input} --out-dir {output} --flatten > {log} 2>&1"
 
     rule ldsc_reference_vcf:
         input:
@@ -193,7 +193,7 @@ else:
             ENV
         shell:
             "amber ldsc-reference-vcf --bfile {params.bfile} --fasta {input.fasta}"
-            " --out {params.out} > {log} 2>&1"
+            " --out-dir {params.out} > {log} 2>&1"
 
     rule ldsc_munge:
         input:
@@ -253,7 +253,7 @@ rule ldsc_annot:
         ENV
     shell:
         "amber ldsc-annot --scores {input.scores} --features {input.features}"
-        " --bfile {params.bfile} --genotypes-json {input.summary} --out {output}"
+        " --bfile {params.bfile} --genotypes-json {input.summary} --out-dir {output}"
         " --name {wildcards.model} --groups {params.groups} --kinds {params.kinds}"
         " --top-fraction {params.top} > {log} 2>&1"
 

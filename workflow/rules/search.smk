@@ -29,7 +29,7 @@ rule search_architecture:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} amber search --space {input.space} --train {input.train} --valid {input.valid}"
-        " --out {params.out} --seed {params.seed} --threads {threads} {params.options}"
+        " --out-dir {params.out} --seed {params.seed} --threads {threads} {params.options}"
         " > {log} 2>&1"
 
 

@@ -50,7 +50,7 @@ rule train_model:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} amber train --arch {input.arch} --space {input.space}"
-        " --train {input.train} --valid {input.valid} --out {params.out} --name {wildcards.name}"
+        " --train {input.train} --valid {input.valid} --out-dir {params.out} --name {wildcards.name}"
         " --width-multiplier {params.width} --threads {threads} {params.options}"
         " > {log} 2>&1"
 
@@ -81,6 +81,6 @@ rule train_baseline:
         ENV
     shell:
         "OMP_NUM_THREADS={threads} amber train --arch {input.arch}"
-        " --train {input.train} --valid {input.valid} --out {params.out}"
+        " --train {input.train} --valid {input.valid} --out-dir {params.out}"
         " --name baseline_{wildcards.baseline} --width-multiplier {params.width}"
         " --threads {threads} {params.options} > {log} 2>&1"
