@@ -166,3 +166,36 @@ def test_bad_feature_line(tmp_path: Path) -> None:
     path.write_text("A|DNase|None\nbroken\n")
     with pytest.raises(DeepSeaError, match=f"{path}:2: expected cell_type"):
         deepsea_features(path)
+
+
+@pytest.mark.parametrize("order", ["AGCT", "ACGT"])
+def test_import_nas_bench_360_npz(tmp_path: Path, order: str) -> None:
+    """A NAS-Bench-360 style .npz (x (N, L, 4) in ``order``, y (N, F); _train/_val/_test)
+    becomes the dataset format: our A,C,G,T one-hot, the same labels, label_XX features."""
+    from amber.data.deepsea import import_npz
+
+    rng = np.random.default_rng(4)
+    data = {
+        s: (random_acgt(rng, n), rng.integers(0, 2, (n, 3)).astype(np.uint8)) for s, n in N.items()
+    }
+    arrays = {}
+    for split, key in (("train", "train"), ("valid", "val"), ("test", "test")):
+        x, y = data[split]
+        in_order = np.stack([x[:, "ACGT".index(b)] for b in order], axis=1)  # (n, 4, L)
+        arrays[f"x_{key}"] = in_order.transpose(0, 2, 1).astype(bool)  # (n, L, 4)
+        arrays[f"y_{key}"] = y
+    np.savez(tmp_path / "deepsea_filtered.npz", **arrays)
+    out = tmp_path / "out"
+    summary = import_npz(tmp_path / "deepsea_filtered.npz", out, base_order=order, chunk_size=4)
+    for split, (x, y) in data.items():
+        with h5py.File(out / f"{split}.h5", "r") as h5:
+            index = h5["source_index"][:]
+            np.testing.assert_array_equal(h5["x"][:], x[index])
+            np.testing.assert_array_equal(h5["y"][:], y[index])
+            assert h5.attrs["source"] == "npz"
+    assert summary["counts"] == N and summary["features"] == ["label_00", "label_01", "label_02"]
+    assert [f.name for f in read_features(out / "features.tsv")] == summary["features"]
+    with pytest.raises(DeepSeaError, match="no array 'x_val'"):
+        np.savez(tmp_path / "bad.npz", x_train=arrays["x_train"], y_train=arrays["y_train"])
+        import_npz(tmp_path / "bad.npz", tmp_path / "bad")
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

@@ -12,14 +12,20 @@ import h5py
 import pytest
 from workflow_runs import ROOT, TINY, snakemake
 
-SHIPPED = ["config/config.yaml", "config/paper.yaml", "config/own_data.example.yaml"]
+SHIPPED = [
+    "config/config.yaml",
+    "config/paper.yaml",
+    "config/own_data.example.yaml",
+    "config/nb360.yaml",
+]
 
 
 @pytest.mark.parametrize("configfile", SHIPPED)
 def test_dry_run_of_every_shipped_config(configfile: str) -> None:
     result = snakemake("-n", "--forceall", "--configfile", configfile)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "make_dataset" in result.stdout or "import_deepsea" in result.stdout
+    importers = ("make_dataset", "import_deepsea", "import_npz")
+    assert any(rule in result.stdout for rule in importers)
 
 
 def test_lint_is_clean() -> None:

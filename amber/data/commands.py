@@ -63,6 +63,15 @@ def _cmd_import_deepsea(args: argparse.Namespace) -> None:
     log.info("DeepSEA bundle imported into %s: %s", args.out_dir, _counts(summary))
 
 
+def _cmd_import_npz(args: argparse.Namespace) -> None:
+    from amber.data.deepsea import import_npz
+
+    summary = import_npz(
+        args.npz, args.out_dir, base_order=args.base_order, chunk_size=args.chunk_size
+    )
+    log.info(".npz imported into %s: %s", args.out_dir, _counts(summary))
+
+
 def _cmd_download(args: argparse.Namespace) -> None:
     from amber.data.download import fetch
 
@@ -176,6 +185,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out_dir(p)
     p.add_argument("--chunk-size", type=int, default=1024)
     p.set_defaults(func=_cmd_import_deepsea)
+
+    p = sub.add_parser(
+        "import-npz",
+        help="convert a NAS-Bench-360 style .npz (x/y_train, _val, _test) to HDF5",
+        description=(
+            "Write OUT_DIR/{train,valid,test}.h5, features.tsv (label_00 ...) and "
+            "dataset.json from NPZ: x_train (N, L, 4) one-hot and y_train (N, F) 0/1, and "
+            "the same for _val and _test (the layout of NAS-Bench-360's DeepSEA task)."
+        ),
+    )
+    p.add_argument("--npz", type=Path, required=True, help="the .npz file")
+    add_out_dir(p)
+    p.add_argument(
+        "--base-order",
+        default="AGCT",
+        help="one-hot channel order of the file (default AGCT, DeepSEA's, from which "
+        "NAS-Bench-360's file is cut)",
+    )
+    p.add_argument("--chunk-size", type=int, default=1024)
+    p.set_defaults(func=_cmd_import_npz)
 
     p = sub.add_parser(
         "download",

@@ -182,6 +182,7 @@ def _convert_split(
     features: Sequence[Feature],
     chunk_size: int,
     rng: np.random.Generator | None,
+    source: str,
 ) -> tuple[np.ndarray, int]:
     """Stream one split into ``h5``; returns positives per feature and blocks read.
 
@@ -197,7 +198,7 @@ def _convert_split(
         chunk_size=chunk_size,
         bin_size=_BIN_SIZE,
         split=split,
-        source="deepsea",
+        source=source,
         chrom_width=2,
     )
     h5["chrom"][:] = np.full(mat.n, b"NA", dtype="S2")
@@ -247,10 +248,95 @@ def import_deepsea(
     file. Train rows are written block-shuffled (seeded), valid/test rows in bundle order.
     Returns the ``dataset.json`` content.
     """
-    bundle_dir, out_dir = Path(bundle_dir), Path(out_dir)
+    bundle_dir = Path(bundle_dir)
+    return _import_splits(
+        lambda split: _open_split(bundle_dir / f"{split}.mat", split),
+        Path(out_dir),
+        deepsea_features(features_txt),
+        str(features_txt),
+        chunk_size=chunk_size,
+        seed=seed,
+        source="deepsea",
+        note="the DeepSEA bundle has no coordinates; per the paper, test = chr8 and "
+        "chr9, valid = part of chr7, train = the other autosomes",
+        params={"bundle_dir": str(bundle_dir), "features_txt": str(features_txt)},
+    )
+
+
+def import_npz(
+    npz: Path,
+    out_dir: Path,
+    *,
+    base_order: str = "AGCT",
+    chunk_size: int = 1024,
+    seed: int = 1,
+) -> dict:
+    """Convert a NAS-Bench-360 style ``.npz`` (``x_train`` (N, L, 4) one-hot, ``y_train``
+    (N, F); ``_val`` and ``_test`` likewise) into the dataset format, as
+    :func:`import_deepsea` does. ``base_order`` is the file's one-hot channel order; the
+    NAS-Bench-360 DeepSEA file is cut from the DeepSEA bundle (A, G, C, T). Features are
+    named ``label_00`` ... (the file carries no names)."""
+    npz = Path(npz)
+    if sorted(base_order.upper()) != sorted(BASES) or len(base_order) != 4:
+        raise DeepSeaError(f"--base-order must order A, C, G, T, got {base_order!r}")
+    try:
+        archive = np.load(npz)
+    except (OSError, ValueError) as exc:
+        raise DeepSeaError(f"{npz}: not a readable .npz file ({exc})") from exc
+    with archive:
+        n_labels = archive["y_train"].shape[1] if "y_train" in archive.files else 0
+        features = [
+            Feature(f"label_{i:02d}", "NA", f"label_{i:02d}", "other") for i in range(n_labels)
+        ]
+        return _import_splits(
+            lambda split: _npz_split(archive, npz, split, base_order.upper()),
+            Path(out_dir),
+            features,
+            f"{npz} (labels)",
+            chunk_size=chunk_size,
+            seed=seed,
+            source="npz",
+            note="the .npz has no coordinates",
+            params={"npz": str(npz), "base_order": base_order.upper()},
+        )
+
+
+_NPZ_KEYS = {"train": "train", "valid": "val", "test": "test"}
+
+
+@contextlib.contextmanager
+def _npz_split(archive, path: Path, split: str, base_order: str) -> Iterator[_MatSplit]:
+    xkey, ykey = f"x_{_NPZ_KEYS[split]}", f"y_{_NPZ_KEYS[split]}"
+    for key in (xkey, ykey):
+        if key not in archive.files:
+            raise DeepSeaError(f"{path}: no array {key!r} (has {', '.join(archive.files)})")
+    x, y = archive[xkey], archive[ykey]
+    if x.ndim != 3 or y.ndim != 2:
+        raise DeepSeaError(
+            f"{path}: {xkey} {x.shape} / {ykey} {y.shape}: expected (N, L, 4) / (N, F)"
+        )
+    _check_shapes(path, xkey, ykey, x.shape[0], y.shape[0], x.shape[2])
+    # To the bundle's A, G, C, T, which _convert_split turns into ours.
+    to_agct = [base_order.index(b) for b in "AGCT"]
+    agct = np.ascontiguousarray(x.transpose(0, 2, 1)[:, to_agct, :])
+    yield _MatSplit(path, agct, y, False, x.shape[0], x.shape[1], y.shape[1])
+
+
+def _import_splits(
+    open_split,
+    out_dir: Path,
+    features: Sequence[Feature],
+    features_source: str,
+    *,
+    chunk_size: int,
+    seed: int,
+    source: str,
+    note: str,
+    params: dict,
+) -> dict:
+    """Write every split opened by ``open_split(split)`` and the dataset tables."""
     if chunk_size <= 0:
         raise DeepSeaError(f"chunk_size must be positive, got {chunk_size}")
-    features = deepsea_features(features_txt)
     rng = np.random.default_rng(seed)
     names = [f.name for f in features]
     counts: dict[str, int] = {}
@@ -263,10 +349,10 @@ def import_deepsea(
         features_tmp = outputs.enter_context(atomic_path(out_dir / "features.tsv"))
         for split in SPLITS:
             h5_tmp = outputs.enter_context(atomic_path(out_dir / f"{split}.h5"))
-            with _open_split(bundle_dir / f"{split}.mat", split) as mat:
+            with open_split(split) as mat:
                 if mat.n_features != len(features):
                     raise DeepSeaError(
-                        f"{mat.path}: {mat.n_features} labels per sample but {features_txt} "
+                        f"{mat.path}: {mat.n_features} labels per sample but {features_source} "
                         f"lists {len(features)} features"
                     )
                 if seq_len and mat.seq_len != seq_len:
@@ -280,11 +366,12 @@ def import_deepsea(
                         features=features,
                         chunk_size=chunk_size,
                         rng=rng if split == "train" else None,
+                        source=source,
                     )
                 counts[split] = mat.n
                 positives[split] = {n: int(c) for n, c in zip(names, pos, strict=True)}
         summary = {
-            "source": "deepsea",
+            "source": source,
             "seq_len": seq_len,
             "bin_size": _BIN_SIZE,
             "base_order": BASES,
@@ -292,17 +379,11 @@ def import_deepsea(
             "counts": counts,
             "positives": positives,
             "chromosomes": {split: ["NA"] for split in SPLITS},
-            "note": "the DeepSEA bundle has no coordinates; per the paper, test = chr8 and "
-            "chr9, valid = part of chr7, train = the other autosomes",
+            "note": note,
             "blocks_read": blocks_read,
-            "params": {
-                "bundle_dir": str(bundle_dir),
-                "features_txt": str(features_txt),
-                "chunk_size": chunk_size,
-                "seed": seed,
-            },
+            "params": {**params, "chunk_size": chunk_size, "seed": seed},
         }
         write_features(features, features_tmp)
         json_tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("DeepSEA rows: %s", counts)
+    log.info("%s rows: %s", source, counts)
     return summary

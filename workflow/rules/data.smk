@@ -107,6 +107,33 @@ if DATA["source"] == "deepsea":
             "amber import-deepsea --bundle-dir {params.bundle_dir} --features {input.features}"
             " --out-dir {params.out} --chunk-size {params.chunk_size} > {log} 2>&1"
 
+elif DATA["source"] == "npz":
+
+    rule import_npz:
+        input:
+            downloaded(DATA["npz"]["file"]),
+        output:
+            h5=expand(f"{OUT}/data/{{split}}.h5", split=["train", "valid", "test"]),
+            features=f"{OUT}/data/features.tsv",
+            summary=f"{OUT}/data/dataset.json",
+        log:
+            f"{LOGS}/import_npz.log",
+        benchmark:
+            f"{LOGS}/benchmarks/import_npz.tsv",
+        params:
+            out=folder_of("summary"),
+            base_order=DATA["npz"]["base_order"],
+            chunk_size=DATA["chunk_size"],
+        threads: 1
+        resources:
+            mem_mb=16000,
+            runtime=120,
+        conda:
+            ENV
+        shell:
+            "amber import-npz --npz {input} --out-dir {params.out} --base-order {params.base_order}"
+            " --chunk-size {params.chunk_size} > {log} 2>&1"
+
 else:
 
     rule make_dataset:
