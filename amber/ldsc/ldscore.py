@@ -111,10 +111,19 @@ def ld_scores(
         r = x.T @ (x[:, s : s + chunk] / n)
         out[:first] += _r2_unbiased(r, n) @ annot[s : s + chunk]
     # Later chunks: the chunk with the whole-chunk-rounded window before it, and itself.
+    # Window starts are chunk-aligned, so each chunk is standardised once and kept while a
+    # later window still reaches it (standardising is per SNP: the same values as for the
+    # whole window at once, without redoing ~window/chunk times the work).
+    done: dict[int, np.ndarray] = {}
     for s in range(first, m, chunk):
         e = min(s + chunk, m)
         lo = s - int(widths[s])
-        block = standardize(genotypes[lo:e])
+        for start in [k for k in done if k < lo]:
+            del done[start]
+        for start in range(lo, e, chunk):
+            if start not in done:
+                done[start] = standardize(genotypes[start : min(start + chunk, e)])
+        block = np.concatenate([done[start] for start in range(lo, e, chunk)], axis=1)
         a, b = block[:, : s - lo], block[:, s - lo :]
         if s > lo:
             f_ab = _r2_unbiased(a.T @ (b / n), n)
