@@ -314,15 +314,17 @@ def test_sigterm_stops_with_a_message_and_no_temporary_files(
     train, valid = planted
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # 30 steps (the last flag wins): after the first history.csv the rest must outlast the
+    # signal's delivery; with 4 fast steps the search once finished first (a flaky test).
+    cmd = [*_search_cmd(train, valid, out), "--steps", "30"]
     stopped = kill_once_exists(
-        _search_cmd(train, valid, out), out / "history.csv", env, deadline_s=300, poll_s=0.02,
-        sig=signal.SIGTERM,
-    )  # fmt: skip
+        cmd, out / "history.csv", env, deadline_s=300, poll_s=0.02, sig=signal.SIGTERM
+    )
     assert not (out / "arch.json").exists(), "SIGTERM came too late to test"
     assert stopped.returncode == 143
     assert "amber search: stopped by SIGTERM (rerun to resume)" in stopped.stderr
     assert list(out.glob(".*.tmp")) == []
-    done = subprocess.run(_search_cmd(train, valid, out), env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0 and "resuming search" in done.stderr
 
 
