@@ -150,6 +150,20 @@ class Controller(nn.Module):
         c = self.config
         return c.tanh_constant * torch.tanh(logits / c.temperature)
 
+    def _categorical(
+        self, logits: Tensor, forced: Tensor | None, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """One softmax decision (an op, or a whole-network part): the choice (sampled, or
+        ``forced`` when teacher-forcing), the log-probabilities (B, K), the chosen one's
+        log-probability and minus the entropy term (``sum p log p``), each (B,)."""
+        logp = F.log_softmax(self._squash(logits), dim=-1)
+        if forced is None:
+            choice = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+        else:
+            choice = forced
+        neg_entropy = (logp.exp() * logp).sum(-1)
+        return choice, logp, logp.gather(1, choice[:, None]).squeeze(1), neg_entropy
+
     def _rollout(
         self,
         batch: int,
@@ -178,15 +192,13 @@ class Controller(nn.Module):
         anchor_keys: list[Tensor] = []
         for i in range(L):
             h, c = self.lstm(x, (h, c))
-            logp = F.log_softmax(self._squash(self.op_head(h)), dim=-1)  # (B, K)
-            if teacher:
-                op = ops[:, i]
-            else:
-                op = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+            op, logp, chosen, neg_ent = self._categorical(
+                self.op_head(h), ops[:, i] if teacher else None, generator
+            )  # logp: (B, K)
             out_ops[:, i] = op
             op_logps.append(logp)
-            log_prob = log_prob + logp.gather(1, op[:, None]).squeeze(1)
-            entropy = entropy - (logp.exp() * logp).sum(-1)
+            log_prob = log_prob + chosen
+            entropy = entropy - neg_ent
             x = self.op_emb(op)
             if i > 0:
                 h, c = self.lstm(x, (h, c))
@@ -214,15 +226,13 @@ class Controller(nn.Module):
         decision_logps: list[Tensor] = []
         for d, (head, emb) in enumerate(zip(self.decision_heads, self.decision_emb, strict=True)):
             h, c = self.lstm(x, (h, c))
-            logp = F.log_softmax(self._squash(head(h)), dim=-1)  # (B, n_d)
-            if teacher:
-                choice = decisions[:, d]
-            else:
-                choice = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+            choice, logp, chosen, neg_ent = self._categorical(
+                head(h), decisions[:, d] if teacher else None, generator
+            )  # logp: (B, n_d)
             out_decisions[:, d] = choice
             decision_logps.append(logp)
-            log_prob = log_prob + logp.gather(1, choice[:, None]).squeeze(1)
-            entropy = entropy - (logp.exp() * logp).sum(-1)
+            log_prob = log_prob + chosen
+            entropy = entropy - neg_ent
             x = emb(choice)
         skip_kl = torch.stack(layer_kls, 1).mean(1) if layer_kls else torch.zeros_like(log_prob)
         return _Rollout(
