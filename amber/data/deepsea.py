@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -94,7 +94,8 @@ def deepsea_features(features_txt: str | Path) -> list[Feature]:
 
 @dataclass
 class _MatSplit:
-    """One split of the bundle; ``read(a, b)`` gives rows a..b as (x AGCT (n,4,L), y (n,F))."""
+    """One split; ``read(a, b)`` gives rows a..b as (x (n,4,L) in the file's channel order,
+    y (n,F)), and channel ``i`` of our A,C,G,T is the file's channel ``to_acgt[i]``."""
 
     path: Path
     x: object
@@ -104,6 +105,7 @@ class _MatSplit:
     seq_len: int
     n_features: int
     row_align: int = 1  # read blocks aligned to the file's chunking along samples
+    to_acgt: np.ndarray = field(default_factory=lambda: _AGCT_TO_ACGT)  # the bundle: A,G,C,T
 
     def read(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         if self.hdf5:
@@ -225,7 +227,7 @@ def _convert_split(
         if rng is not None:
             perm = rng.permutation(len(rows))
             x, y, rows = x[perm], y[perm], rows[perm]
-        h5["x"][at : at + len(rows)] = x[:, _AGCT_TO_ACGT, :]
+        h5["x"][at : at + len(rows)] = x[:, mat.to_acgt, :]
         h5["y"][at : at + len(rows)] = y
         index[at : at + len(rows)] = rows
         positives += y.sum(axis=0, dtype=np.int64)
@@ -316,10 +318,10 @@ def _npz_split(archive, path: Path, split: str, base_order: str) -> Iterator[_Ma
             f"{path}: {xkey} {x.shape} / {ykey} {y.shape}: expected (N, L, 4) / (N, F)"
         )
     _check_shapes(path, xkey, ykey, x.shape[0], y.shape[0], x.shape[2])
-    # To the bundle's A, G, C, T, which _convert_split turns into ours.
-    to_agct = [base_order.index(b) for b in "AGCT"]
-    agct = np.ascontiguousarray(x.transpose(0, 2, 1)[:, to_agct, :])
-    yield _MatSplit(path, agct, y, False, x.shape[0], x.shape[1], y.shape[1])
+    # (N, 4, L) as a view: blocks are copied (and their channels reordered) as read.
+    to_acgt = np.array([base_order.index(b) for b in BASES])
+    n, length, _ = x.shape
+    yield _MatSplit(path, x.transpose(0, 2, 1), y, False, n, length, y.shape[1], to_acgt=to_acgt)
 
 
 def _import_splits(
