@@ -31,17 +31,13 @@ from typing import Any
 import numpy as np
 
 from amber.fileio import atomic_path
-from amber.nas.space import ModelSpace
+from amber.nas.space import WHOLE_NETWORK_PARTS, ModelSpace
 
 # Optional per-model keys read at retraining time: name -> (valid range, its description).
 OPTION_RANGES: Mapping[str, tuple[Callable[[float], bool], str]] = {
     "width_multiplier": (lambda v: 0 < v < math.inf, "> 0"),
     "pool_dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
 }
-
-
-# Whole-network choices an architecture may hold (see ModelSpace.decisions).
-DECISION_KEYS = ("stem_kernel", "head")
 
 
 class ArchitectureError(ValueError):
@@ -156,7 +152,7 @@ class Architecture:
                         f"{space.name!r} ({why})"
                     )
         searched = dict(space.decisions)
-        for name, options in (("stem_kernel", space.stem_kernels), ("head", space.head_pools)):
+        for name, options in space.candidates:
             value = getattr(self, name)
             if name in searched and value is None:
                 raise ArchitectureError(
@@ -180,7 +176,7 @@ class Architecture:
                 {"op": op, "skips": list(s)} for op, s in zip(self.ops, self.skips, strict=True)
             ],
         }
-        for name in DECISION_KEYS:
+        for name in WHOLE_NETWORK_PARTS:
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out.update(self.options)
@@ -274,7 +270,7 @@ def sample_uniform(
 def _from_json(cls: type[Architecture], data: Any) -> Architecture:
     if not isinstance(data, Mapping):
         raise ArchitectureError(f"expected a JSON object, got {type(data).__name__}")
-    allowed = {"model_space", "layers", *DECISION_KEYS, *OPTION_RANGES}
+    allowed = {"model_space", "layers", *WHOLE_NETWORK_PARTS, *OPTION_RANGES}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ArchitectureError(f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")

@@ -40,6 +40,9 @@ OP_TYPES: Mapping[str, Mapping[str, int | None]] = MappingProxyType(
 # How the head turns the last block's (channels x length) output into one vector.
 HEAD_POOLS = ("flatten", "global_avg", "global_max")
 
+# Whole-network parts a space may search, by the name an architecture gives its choice.
+WHOLE_NETWORK_PARTS = ("stem_kernel", "head")
+
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOP_KEYS = {
     "name": True,
@@ -88,12 +91,16 @@ class ModelSpace:
     source: str = field(default="<dict>", compare=False)
 
     @property
+    def candidates(self) -> tuple[tuple[str, tuple[int, ...] | tuple[str, ...]], ...]:
+        """``(part, its candidates)`` for each of :data:`WHOLE_NETWORK_PARTS`."""
+        return tuple(zip(WHOLE_NETWORK_PARTS, (self.stem_kernels, self.head_pools), strict=True))
+
+    @property
     def decisions(self) -> tuple[tuple[str, tuple[int, ...] | tuple[str, ...]], ...]:
         """The searched whole-network choices, in the controller's order after the
         layers: ``("stem_kernel", kernels)`` and/or ``("head", pools)``, each only when
         the space lists more than one candidate."""
-        both = (("stem_kernel", self.stem_kernels), ("head", self.head_pools))
-        return tuple((name, options) for name, options in both if len(options) > 1)
+        return tuple((name, options) for name, options in self.candidates if len(options) > 1)
 
     @property
     def op_names(self) -> tuple[str, ...]:
