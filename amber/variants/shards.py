@@ -60,23 +60,25 @@ def merge_shards(shard_dirs: Sequence[str | Path], out_dir: str | Path) -> dict:
     found = [s.get("shard") for s in summaries]
     if found != expected:
         raise ValueError(f"{', '.join(map(str, dirs))}: shards {found}, expected {expected}")
+
+    def shared(summary: dict) -> dict:  # what every shard of one job reports alike
+        return {k: v for k, v in summary.items() if k not in ("counts", "shard", *SUMMED)}
+
     skipped = (dirs[0] / "skipped.tsv").read_bytes()
     for d, s in zip(dirs[1:], summaries[1:], strict=True):
-        same = {k: v for k, v in s.items() if k not in ("counts", "shard", *SUMMED)}
-        first = {k: v for k, v in summaries[0].items() if k not in ("counts", "shard", *SUMMED)}
-        if same != first or (d / "skipped.tsv").read_bytes() != skipped:
+        if shared(s) != shared(summaries[0]) or (d / "skipped.tsv").read_bytes() != skipped:
             raise ValueError(f"{d}: scored another VCF, genome or model than {dirs[0]}")
     parts = [read_scores(d / "scores.h5") for d in dirs]
     with h5py.File(dirs[0] / "scores.h5", "r") as handle:
         attrs = {k: v for k, v in handle.attrs.items() if k != "features"}
     features = [str(f) for f in parts[0]["features"]]
     labels = {
-        name: [v.item() for p in parts for v in p[name]] for name in (*STRING_FIELDS, *INT_FIELDS)
+        name: np.concatenate([p[name] for p in parts]) for name in (*STRING_FIELDS, *INT_FIELDS)
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "scores.h5") as tmp, h5py.File(tmp, "w") as handle:
         create_scores(handle, labels, features, attrs)
-        if labels["pos"]:
+        if len(labels["pos"]):
             for name in FLOAT_FIELDS:
                 handle[name][:] = np.concatenate([p[name] for p in parts])
     with atomic_path(out_dir / "skipped.tsv") as tmp:
