@@ -228,5 +228,5 @@ def test_ld_scores_per_chromosome_give_the_same_files(tiny_run: Path, tmp_path: 
     result = snakemake(*TINY, "shard.yaml", "--cores", "2", target, cwd=work)
     assert result.returncode == 0, result.stderr[-3000:]
     rules = [rule for rule, _ in _jobs(result.stdout + result.stderr)]
-    assert sorted(rules) == ["ldsc_scores"] + ["ldsc_scores_chromosome"] * 4, rules
+    assert sorted(rules) == ["ldsc_scores"] * 4 + ["merge_ldscores"], rules
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == whole

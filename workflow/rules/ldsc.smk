@@ -258,51 +258,61 @@ rule ldsc_annot:
         " --top-fraction {params.top} > {log} 2>&1"
 
 
-# ldsc.shard_chromosomes: one LD score job per (set, chromosome), then a merge into the
-# folder one job writes; otherwise one job per set over every chromosome.
-if LDSC["shard_chromosomes"]:
+# ldsc.shard_chromosomes: one LD score job per (set, chromosome) into ldscore_shards/,
+# then merge_ldscores copies them into the folder one job per set writes otherwise.
+LDSC_SHARDED = LDSC["shard_chromosomes"]
+LDSC_SCORE_DIR = (
+    f"{LDSC_OUT}/ldscore_shards/{{aset}}/{{chrom}}"
+    if LDSC_SHARDED
+    else f"{LDSC_OUT}/ldscores/{{aset}}"
+)
+LDSC_SCORE_LOG = "{aset}/{chrom}" if LDSC_SHARDED else "{aset}"
 
-    rule ldsc_scores_chromosome:
-        input:
-            reference=LDSC_BFILE_DIR,
-            annot=lambda wildcards: (
-                []
-                if wildcards.aset == "weights"
-                else f"{LDSC_OUT}/gwas/truth"
-                if wildcards.aset == "truth"
-                else f"{LDSC_OUT}/annot/{wildcards.aset}"
-            ),
-            print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
-        output:
-            directory(f"{LDSC_OUT}/ldscore_shards/{{aset}}/{{chrom}}"),
-        log:
-            f"{LOGS}/ldsc_scores/{{aset}}/{{chrom}}.log",
-        benchmark:
-            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}/{{chrom}}.tsv",
-        wildcard_constraints:
-            aset="[A-Za-z0-9_-]+",
-            chrom="[0-9]+",
-        params:
-            bfile=LDSC_BFILE,
-            annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
-            print_snps=lambda wildcards, input: (
-                f"--print-snps {input.print_snps}" if input.print_snps else ""
-            ),
-            window=LDSC["ld_window_cm"],
-            chunk=LDSC["chunk_size"],
-        threads: LDSC["threads"]
-        resources:
-            mem_mb=LDSC["mem_mb"],
-            runtime=LDSC["runtime"],
-        conda:
-            ENV
-        shell:
-            "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
-            " --chroms {wildcards.chrom}"
-            " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
-            " > {log} 2>&1"
 
-    rule ldsc_scores:
+rule ldsc_scores:
+    input:
+        reference=LDSC_BFILE_DIR,
+        annot=lambda wildcards: (
+            []
+            if wildcards.aset == "weights"
+            else f"{LDSC_OUT}/gwas/truth"
+            if wildcards.aset == "truth"
+            else f"{LDSC_OUT}/annot/{wildcards.aset}"
+        ),
+        print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
+    output:
+        directory(LDSC_SCORE_DIR),
+    log:
+        f"{LOGS}/ldsc_scores/{LDSC_SCORE_LOG}.log",
+    benchmark:
+        f"{LOGS}/benchmarks/ldsc_scores/{LDSC_SCORE_LOG}.tsv",
+    wildcard_constraints:
+        aset="[A-Za-z0-9_-]+",
+        chrom="[0-9]+",
+    params:
+        bfile=LDSC_BFILE,
+        annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
+        print_snps=lambda wildcards, input: (
+            f"--print-snps {input.print_snps}" if input.print_snps else ""
+        ),
+        chroms=lambda wildcards: f"--chroms {wildcards.chrom}" if LDSC_SHARDED else "",
+        window=LDSC["ld_window_cm"],
+        chunk=LDSC["chunk_size"],
+    threads: LDSC["threads"]
+    resources:
+        mem_mb=LDSC["mem_mb"],
+        runtime=LDSC["runtime"],
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
+        " {params.chroms} --ld-wind-cm {params.window} --chunk-size {params.chunk}"
+        " {params.print_snps} > {log} 2>&1"
+
+
+if LDSC_SHARDED:
+
+    rule merge_ldscores:
         input:
             expand(
                 f"{LDSC_OUT}/ldscore_shards/{{{{aset}}}}/{{chrom}}",
@@ -311,9 +321,9 @@ if LDSC["shard_chromosomes"]:
         output:
             directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
         log:
-            f"{LOGS}/ldsc_scores/{{aset}}.log",
+            f"{LOGS}/merge_ldscores/{{aset}}.log",
         benchmark:
-            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
+            f"{LOGS}/benchmarks/merge_ldscores/{{aset}}.tsv",
         wildcard_constraints:
             aset="[A-Za-z0-9_-]+",
         threads: 1
@@ -324,46 +334,6 @@ if LDSC["shard_chromosomes"]:
             ENV
         shell:
             "(mkdir -p {output} && for shard in {input}; do cp -p $shard/* {output}/; done)"
-            " > {log} 2>&1"
-
-else:
-
-    rule ldsc_scores:
-        input:
-            reference=LDSC_BFILE_DIR,
-            annot=lambda wildcards: (
-                []
-                if wildcards.aset == "weights"
-                else f"{LDSC_OUT}/gwas/truth"
-                if wildcards.aset == "truth"
-                else f"{LDSC_OUT}/annot/{wildcards.aset}"
-            ),
-            print_snps=[] if LDSC_SIMULATED else [downloaded(LDSC_REF["print_snps"])],
-        output:
-            directory(f"{LDSC_OUT}/ldscores/{{aset}}"),
-        log:
-            f"{LOGS}/ldsc_scores/{{aset}}.log",
-        benchmark:
-            f"{LOGS}/benchmarks/ldsc_scores/{{aset}}.tsv",
-        wildcard_constraints:
-            aset="[A-Za-z0-9_-]+",
-        params:
-            bfile=LDSC_BFILE,
-            annot=lambda wildcards, input: f"--annot {input.annot}/{wildcards.aset}.@" if input.annot else "",
-            print_snps=lambda wildcards, input: (
-                f"--print-snps {input.print_snps}" if input.print_snps else ""
-            ),
-            window=LDSC["ld_window_cm"],
-            chunk=LDSC["chunk_size"],
-        threads: LDSC["threads"]
-        resources:
-            mem_mb=LDSC["mem_mb"],
-            runtime=LDSC["runtime"],
-        conda:
-            ENV
-        shell:
-            "OMP_NUM_THREADS={threads} amber ldsc-l2 --bfile {params.bfile} {params.annot} --out {output}/{wildcards.aset}.@"
-            " --ld-wind-cm {params.window} --chunk-size {params.chunk} {params.print_snps}"
             " > {log} 2>&1"
 
 
