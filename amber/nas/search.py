@@ -249,8 +249,7 @@ def run_search(
     fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
 
     torch.manual_seed(config.seed)
-    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"])
-    supernet = start_at_prior_(supernet, positive_rates(train_h5)).to(device)
+    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"]).to(device)
     controller = Controller(
         space.num_layers,
         len(space.op_names),
@@ -281,6 +280,8 @@ def run_search(
     else:  # a fresh start: no output of an earlier run may outlive a kill of this one
         for name in (*OUTPUTS, SUPERNET):
             (out_dir / name).unlink(missing_ok=True)
+        # Read only here: a resumed search takes its biases from the checkpoint.
+        start_at_prior_(supernet, positive_rates(train_h5))
 
     def save_checkpoint() -> None:
         payload = {

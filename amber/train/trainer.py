@@ -216,8 +216,7 @@ def train_model(
     fingerprint = _fingerprint(config, description, train_h5, valid_h5)
 
     torch.manual_seed(config.seed)
-    model = he_init_(build_model(description))
-    model = start_at_prior_(model, positive_rates(train_h5)).to(device)
+    model = he_init_(build_model(description)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -255,6 +254,8 @@ def train_model(
     else:  # a fresh start: no output of an earlier run may outlive a kill of this one
         for output in (WEIGHTS, SIDECAR, EPOCHS):
             (out_dir / output).unlink(missing_ok=True)
+        # Read only here: a resumed training takes its biases from the checkpoint.
+        start_at_prior_(model, positive_rates(train_h5))
 
     x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
     loss_fn = nn.BCEWithLogitsLoss()
