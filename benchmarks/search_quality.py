@@ -191,7 +191,7 @@ def search_task(space: str, data: str, settings: dict, out: str) -> dict:
     import csv
 
     from amber.nas.config import ControllerConfig, SearchConfig
-    from amber.nas.search import run_search
+    from amber.nas.loop import run_search
 
     out_dir, data_dir = Path(out), Path(data)
     if not (out_dir / "summary.json").exists():
@@ -219,7 +219,7 @@ def fidelity_task(space: str, data: str, settings: dict, search_dir: str, archs:
     from amber.data.loader import dataset_info, read_subsample
     from amber.metrics import mean_auroc
     from amber.nas.arch import Architecture
-    from amber.nas.search import supernet_logits
+    from amber.nas.loop import supernet_logits
     from amber.nas.space import load_space
     from amber.nas.supernet import Supernet
 

@@ -3,6 +3,7 @@ errors as one line (traceback only with --debug)."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -51,11 +52,30 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         main(["sample-arch", "--debug", "--space", missing, "--seed", "1", "--out", "a.json"])
 
 
+def _subcommands(parser, prefix: str = ""):
+    """(name, parser) of every subcommand, nested ones as ``plot fig2a``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subcommands(sub, f"{prefix}{name} ")
+
+
+def test_one_figure_command() -> None:
+    """Every figure is drawn by `amber plot <figure>` (PNG + PDF + JSON through one
+    renderer), no other top-level command draws one."""
+    names = [name for name, _ in _subcommands(build_parser())]
+    top = [n for n in names if " " not in n]
+    assert [n for n in top if "fig" in n or "plot" in n] == ["plot"]
+    figures = {n.split(" ", 1)[1] for n in names if n.startswith("plot ")}
+    assert {"fig2a", "fig3a", "fig3b", "fig4a", "fig5", "search-progress"} <= figures
+
+
 def test_output_flags_follow_one_rule() -> None:
     """A folder output is ``--out-dir DIR`` (``--out`` still accepted as its old name), a
     file output (or ldsc-l2's prefix) is ``--out``: checked on every subcommand."""
     parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices
+    commands = dict(_subcommands(parser))
     folders, files = [], []
     for name, sub in commands.items():
         for action in sub._actions:
@@ -67,7 +87,7 @@ def test_output_flags_follow_one_rule() -> None:
                 assert "folder" not in (action.help or ""), name
                 files.append(name)
     assert {"search", "train", "simulate", "make-dataset", "score-variants"} <= set(folders)
-    assert {"sample-arch", "evaluate", "ldsc-munge"} <= set(files)
+    assert {"sample-arch", "evaluate", "ldsc-munge", "plot fig4a", "plot fig5"} <= set(files)
     args = parser.parse_args(
         ["search", "--space", "s", "--train", "t", "--valid", "v", "--out", "o"]
     )

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from amber.ldsc.annot import match_scores, model_annotations, read_reference_snps, top_fraction
-from amber.ldsc.figure import plot_fig5
 from amber.ldsc.plink import write_plink
 from amber.ldsc.regression import fit_partitioned, load_regression_data, read_sumstats
 from amber.ldsc.summary import read_auroc, summarise, write_summary
 from amber.ldsc.sumstats import SumstatsError, munge
+from amber.plots.enrichment import plot_fig5
 from amber.plots.render import read_sidecar
 from amber.stats import bh_fdr
 from amber.variants.scores import create_scores

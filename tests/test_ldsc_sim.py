@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amber.data.simulate import ELEMENT_COLUMNS, INSTANCE_COLUMNS
+from amber.data.truth import ELEMENT_COLUMNS, INSTANCE_COLUMNS
 from amber.ldsc.annot import read_reference_snps, simulated_baseline, write_annotation_set
 from amber.ldsc.genotypes import GenotypeConfig, simulate_genotypes
 from amber.ldsc.gwas import Trait, functional_mask, simulate_gwas, variance_ratio

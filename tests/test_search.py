@@ -18,7 +18,7 @@ import torch
 from procs import kill_once_exists
 
 from amber.nas.arch import Architecture, sample_uniform
-from amber.nas.search import MACHINE_FIELDS
+from amber.nas.loop import MACHINE_FIELDS
 from amber.nas.space import load_space
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +142,7 @@ def test_finished_search_reruns_with_other_settings(
 
 def test_search_outputs(planted: tuple[Path, Path], tmp_path: Path) -> None:
     """Also: ``warmup_batches: 0`` is valid config; the search starts with step 1."""
-    from amber.nas.search import SearchConfig, run_search
+    from amber.nas.loop import SearchConfig, run_search
 
     train, valid = planted
     torch.set_num_threads(1)
@@ -180,7 +180,7 @@ def test_searched_architecture_beats_uniform_median_on_simulated_data(tmp_path: 
     from amber.data.dataset import make_dataset
     from amber.data.loader import read_subsample
     from amber.data.simulate import SimConfig, simulate_genome
-    from amber.nas.search import SearchConfig, evaluate_reward, run_search
+    from amber.nas.loop import SearchConfig, evaluate_reward, run_search
     from amber.nas.supernet import Supernet
 
     torch.set_num_threads(2)
@@ -219,7 +219,7 @@ def test_bn_recalibration_repairs_polluted_statistics(planted: tuple[Path, Path]
     """Running BatchNorm statistics shared by all architectures are wrong for each one:
     recalibration recomputes them from training data, whatever the supernet saw before."""
     from amber.data.loader import read_subsample
-    from amber.nas.search import evaluate_reward, supernet_logits
+    from amber.nas.loop import evaluate_reward, supernet_logits
     from amber.nas.supernet import Supernet
 
     train, _ = planted
@@ -271,7 +271,7 @@ def test_random_ws_returns_best_rewarded_draw(planted: tuple[Path, Path], tmp_pa
     """Random search with weight sharing: the result is the best of its uniform draws,
     ranked by the trained supernet; the controller never runs."""
     from amber.data.loader import read_subsample
-    from amber.nas.search import SearchConfig, evaluate_reward, run_search, uniform_archs
+    from amber.nas.loop import SearchConfig, evaluate_reward, run_search, uniform_archs
     from amber.nas.supernet import Supernet
 
     train, valid = planted
@@ -298,7 +298,7 @@ def test_random_ws_returns_best_rewarded_draw(planted: tuple[Path, Path], tmp_pa
 
 
 def test_search_settings_are_checked_before_any_work() -> None:
-    from amber.nas.search import SearchConfig
+    from amber.nas.loop import SearchConfig
 
     with pytest.raises(ValueError, match="steps >= 1.*archs_per_step >= 1"):
         SearchConfig(steps=0, archs_per_step=0)

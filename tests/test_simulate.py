@@ -12,26 +12,27 @@ import pyfaidx
 import pytest
 
 from amber.data.features import bed_stem, read_features
+from amber.data.motifs import (
+    decode_sequence,
+    encode_sequence,
+    load_motifs,
+    pwm_log_odds,
+    reverse_complement,
+    scan_pwm,
+    score_site,
+)
 from amber.data.simulate import (
     COOPERATIVE,
     PARTNER_MAX_GAP,
     SPACING,
     SimConfig,
-    decode_sequence,
-    encode_sequence,
     evaluate_element,
     gc_and_cpg,
-    load_motifs,
     merge_intervals,
-    pwm_log_odds,
-    read_elements,
-    read_motif_instances,
-    reverse_complement,
     sample_motif_site,
-    scan_pwm,
-    score_site,
     simulate_genome,
 )
+from amber.data.truth import read_elements, read_motif_instances
 
 # Small chromosomes with denser elements so every grammar template occurs.
 SMALL = dict(

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from amber.nas.search import MACHINE_FIELDS
+from amber.nas.loop import MACHINE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

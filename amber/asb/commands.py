@@ -1,5 +1,5 @@
-"""`amber` subcommands of the asb stage: simulate-asb, convert-asb, import-asb, asb,
-plot-fig4a."""
+"""`amber` subcommands of the asb stage: simulate-asb, convert-asb, import-asb, asb
+(Fig. 4a is drawn by `amber plot fig4a`)."""
 
 from __future__ import annotations
 
@@ -86,13 +86,6 @@ def _cmd_asb(args: argparse.Namespace) -> None:
         summary["tfs_gain"],
         summary["tfs_excluded"],
     )
-
-
-def _cmd_plot_fig4a(args: argparse.Namespace) -> None:
-    from amber.asb.plot import plot_fig4a
-
-    plot_fig4a(args.auroc, args.png, args.pdf, args.json, args.wilcoxon)
-    log.info("Fig. 4a written to %s, %s and %s", args.png, args.pdf, args.json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -194,15 +187,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out_dir(p)
     dataclass_flags(p, CallRules)
     p.set_defaults(func=_cmd_asb)
-
-    p = sub.add_parser(
-        "plot-fig4a",
-        help="Fig. 4a: ASB AUROC per TF and method (PNG, PDF, JSON sidecar)",
-        description="Plot asb_auroc.tsv (and the Wilcoxon P of the first two groups).",
-    )
-    p.add_argument("--auroc", type=Path, required=True, help="asb_auroc.tsv")
-    p.add_argument("--wilcoxon", type=Path, default=None, help="wilcoxon.tsv (optional)")
-    p.add_argument("--png", type=Path, required=True)
-    p.add_argument("--pdf", type=Path, required=True)
-    p.add_argument("--json", type=Path, required=True, help="sidecar with the plotted series")
-    p.set_defaults(func=_cmd_plot_fig4a)

@@ -4,7 +4,7 @@ For a variant at position ``p`` the score is ``max(alt windows) - max(ref window
 every window of the motif's length that contains ``p``, on both strands (windows that do
 not contain the variant are the same for both alleles, so they cannot change the best
 match of the region around it). Scores are JASPAR log2-odds against a 41 % G+C background
-(:func:`amber.data.simulate.pwm_log_odds`). Positive = the alt allele makes a better match
+(:func:`amber.data.motifs.pwm_log_odds`). Positive = the alt allele makes a better match
 (expected gain of binding), negative = expected loss.
 """
 

@@ -46,12 +46,8 @@ from amber.asb.table import check_ref_alleles, unique_variants, write_asb_table,
 from amber.data.bed import read_bed
 from amber.data.features import bed_stem, read_features
 from amber.data.motifs import N_CODE, encode_sequence
-from amber.data.simulate import (
-    CELL_TYPES,
-    evaluate_element,
-    read_elements,
-    read_motif_instances,
-)
+from amber.data.simulate import CELL_TYPES, evaluate_element
+from amber.data.truth import read_elements, read_motif_instances
 from amber.fileio import atomic_path
 
 log = logging.getLogger("amber")

@@ -287,7 +287,7 @@ def simulated_baseline(
     """The baseline annotation matrix (SNPs x columns) described in the module doc; without
     an elements table (a genome from BED files) only base, GC and MAF quintiles."""
     from amber.data.genome import chromosome_codes, open_fasta
-    from amber.data.simulate import read_elements
+    from amber.data.truth import read_elements
 
     pos0 = snps.keys["BP"].to_numpy(dtype=np.int64) - 1
     n = len(pos0)

@@ -1,6 +1,6 @@
 """`amber` subcommands of the ldsc stage (stratified LD score regression, Fig. 5):
 simulate-genotypes, simulate-gwas, ldsc-reference-vcf, ldsc-munge, ldsc-baseline,
-ldsc-annot, ldsc-l2, ldsc-h2, ldsc-summarize, ldsc-fig5.
+ldsc-annot, ldsc-l2, ldsc-h2, ldsc-summarize (Fig. 5 is drawn by `amber plot fig5`).
 
 File sets split by chromosome are named with ``@`` for the chromosome code, as ldsc's
 ``--bfile ref.@`` (without ``@`` the code is appended: ``ref.`` -> ``ref.1``).
@@ -248,13 +248,6 @@ def _cmd_summarize(args: argparse.Namespace) -> None:
     )
     write_summary(summary, args.out_dir)
     log.info("S-LDSC summary written to %s: %s", args.out_dir, summary["headline"])
-
-
-def _cmd_fig5(args: argparse.Namespace) -> None:
-    from amber.ldsc.figure import plot_fig5
-
-    png = plot_fig5(args.summary_dir, args.out)
-    log.info("Fig. 5 written to %s (+ .pdf, .json)", png)
 
 
 def _csv(text: str) -> list[str]:
@@ -542,12 +535,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_out_dir(p)
     p.set_defaults(func=_cmd_summarize)
-
-    p = sub.add_parser(
-        "ldsc-fig5",
-        help="Fig. 5: enrichment searched vs sampled, log fold change, AUROC vs enrichment",
-        description="Draw Fig. 5 from an ldsc-summarize folder: OUT (PNG), .pdf and .json.",
-    )
-    p.add_argument("--summary-dir", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="output PNG")
-    p.set_defaults(func=_cmd_fig5)

@@ -212,7 +212,7 @@ def simulate_gwas(
     """Write the outputs listed in the module doc; returns the truth.json content."""
     from amber.data.bed import feature_bed_files, read_bed
     from amber.data.features import read_features
-    from amber.data.simulate import read_motif_instances
+    from amber.data.truth import read_motif_instances
 
     if functional not in FUNCTIONAL_SOURCES:
         raise ValueError(f"functional={functional!r} is not one of {', '.join(FUNCTIONAL_SOURCES)}")

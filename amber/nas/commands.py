@@ -15,7 +15,7 @@ def _cmd_search(args: argparse.Namespace) -> None:
     import torch
 
     from amber.nas.config import ControllerConfig, SearchConfig
-    from amber.nas.search import run_search
+    from amber.nas.loop import run_search
 
     torch.set_num_threads(args.threads)
     if args.valid_samples == 0:

@@ -66,11 +66,25 @@ def _cmd_progress(args: argparse.Namespace) -> None:
     log.info("search progress written to %s (+ .pdf, .json)", png)
 
 
+def _cmd_fig4a(args: argparse.Namespace) -> None:
+    from amber.plots.asb import plot_fig4a
+
+    plot_fig4a(args.auroc, args.out, args.wilcoxon)
+    log.info("Fig. 4a written to %s (+ .pdf, .json)", args.out)
+
+
+def _cmd_fig5(args: argparse.Namespace) -> None:
+    from amber.plots.enrichment import plot_fig5
+
+    png = plot_fig5(args.summary_dir, args.out)
+    log.info("Fig. 5 written to %s (+ .pdf, .json)", png)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `amber plot` and its per-figure subcommands to the `amber` parser."""
     plot = sub.add_parser(
         "plot",
-        help="draw a figure of the paper (fig2a, fig3a, fig3b, search-progress)",
+        help="draw a figure (fig2a, fig3a, fig3b, fig4a, fig5, search-progress)",
         description=f"Draw one figure from result files. {OUTPUTS}",
     )
     figures = plot.add_subparsers(dest="figure", metavar="FIGURE", required=True)
@@ -158,3 +172,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, required=True, help="output PNG (e.g. .../search_progress.png)"
     )
     p.set_defaults(func=_cmd_progress)
+
+    p = figures.add_parser(
+        "fig4a",
+        help="ASB AUROC per TF and method, loss and gain panels",
+        description=(
+            "Fig. 4a. Inputs: asb_auroc.tsv of `amber asb` (columns tf, class, method, kind, "
+            "auroc) and optionally its wilcoxon.tsv (the P of the first two groups is "
+            f"printed). One box plus one dot per TF for each method. {OUTPUTS}"
+        ),
+    )
+    p.add_argument("--auroc", type=Path, required=True, help="asb_auroc.tsv")
+    p.add_argument("--wilcoxon", type=Path, default=None, help="wilcoxon.tsv (optional)")
+    p.add_argument("--out", type=Path, required=True, help="output PNG (e.g. .../fig4a.png)")
+    p.set_defaults(func=_cmd_fig4a)
+
+    p = figures.add_parser(
+        "fig5",
+        help="S-LDSC enrichment searched vs sampled, log fold change, AUROC vs enrichment",
+        description=(
+            "Fig. 5. Input: the folder `amber ldsc-summarize` wrote (enrichment.tsv, "
+            f"traits.tsv, models.tsv, summary.json). {OUTPUTS}"
+        ),
+    )
+    p.add_argument("--summary-dir", type=Path, required=True, help="ldsc-summarize's folder")
+    p.add_argument("--out", type=Path, required=True, help="output PNG (e.g. .../fig5.png)")
+    p.set_defaults(func=_cmd_fig5)

@@ -27,7 +27,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,158 @@ def _check_datasets(train_h5: Path, valid_h5: Path) -> dict[str, Any]:
     return info
 
 
+@dataclasses.dataclass
+class FitState:
+    """A training run between epochs: model, optimiser, scheduler and ``progress`` (epochs
+    finished, early-stopping state, best weights, history). A checkpoint is its
+    :meth:`state_dict`, which is how :func:`train_model` resumes."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    progress: dict[str, Any]
+
+    @classmethod
+    def start(cls, model: nn.Module, config: TrainConfig) -> FitState:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max" if config.lr_monitor == "valid_auroc" else "min",
+            factor=config.lr_factor,
+            patience=config.lr_patience,
+        )
+        progress = {
+            "epoch": 0,  # epochs finished
+            "best_auroc": -math.inf,
+            "best_epoch": 0,
+            "bad_epochs": 0,
+            "stopped": False,
+            "history": [],
+            "best_weights": plain_state_dict(model),
+            "seconds": 0.0,
+        }
+        return cls(model, optimizer, scheduler, progress)
+
+    @property
+    def best_weights(self) -> dict[str, torch.Tensor]:
+        """The best epoch's weights (``model.load_state_dict`` takes them)."""
+        return self.progress["best_weights"]
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.progress["history"]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "state": self.progress,
+        }
+
+    def load_state_dict(self, payload: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.progress = payload["state"]
+
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+def fit(
+    model: nn.Module,
+    train_batches: Callable[[int], Batches] | Batches,
+    valid: tuple[torch.Tensor, torch.Tensor],
+    config: TrainConfig,
+    *,
+    state: FitState | None = None,
+    on_epoch: Callable[[FitState], None] | None = None,
+    batches_per_epoch: int | None = None,
+) -> FitState:
+    """Train ``model`` with the recipe of ``config`` until early stopping or
+    ``max_epochs``; no files are read or written.
+
+    ``train_batches``: ``(x float (B, 4, L), y float (B, F))`` pairs, either a callable
+    ``epoch -> batches`` (epochs count from 1) or an iterable read once per epoch (a
+    list, a ``DataLoader``). ``valid``: ``(x, y)`` tensors scored after every epoch.
+    ``state``: continue a run (:meth:`FitState.load_state_dict` of a checkpoint);
+    ``on_epoch(state)`` runs after every epoch (checkpoints, logs). The model must
+    already be on ``config.device`` and initialised (:func:`train_model` uses He-normal
+    weights and :func:`amber.nas.ops.start_at_prior_`). Returns the final state; the
+    best epoch's weights are ``state.best_weights``.
+    """
+    device = pick_device(config.device)
+    bf16 = use_bf16(config.bf16, device)
+    state = state or FitState.start(model, config)
+    x_valid, y_valid = valid
+    max_norm_weights = kernels(model) if config.max_norm > 0 else []
+    loss_fn = nn.BCEWithLogitsLoss()
+    p = state.progress
+    while p["epoch"] < config.max_epochs and not p["stopped"]:
+        epoch = p["epoch"] + 1
+        t0 = time.monotonic()
+        model.train()
+        batches = train_batches(epoch) if callable(train_batches) else train_batches
+        total, seen = 0.0, 0
+        progress = Progress(batches, total=batches_per_epoch, desc=f"epoch {epoch}")
+        for x, y in progress:
+            if config.rc_augment:
+                x, y = with_reverse_complement(x, y)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            state.optimizer.zero_grad(set_to_none=True)
+            with autocast(device, bf16):
+                logits = model.forward_logits(x)
+            loss = loss_fn(logits.float(), y)  # baselines' logits may be bf16
+            loss.backward()
+            state.optimizer.step()
+            apply_max_norm_(max_norm_weights, config.max_norm)
+            total += loss.item() * x.shape[0]
+            seen += x.shape[0]
+            progress.set(loss=total / seen)
+
+        # Validation in float32 whatever the training precision: baselines' bf16 logits
+        # would tie, and the epoch to keep should not depend on the hardware.
+        metrics = validation_metrics(
+            predict_logits(model, x_valid, config.eval_batch_size, device), y_valid
+        )
+        lr = state.optimizer.param_groups[0]["lr"]
+        state.scheduler.step(metrics[config.lr_monitor])
+        if metrics["valid_auroc"] > p["best_auroc"]:
+            p.update(best_auroc=metrics["valid_auroc"], best_epoch=epoch, bad_epochs=0)
+            p["best_weights"] = plain_state_dict(model)
+        else:
+            p["bad_epochs"] += 1
+        seconds = time.monotonic() - t0
+        p["history"].append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(seen, 1),
+                **metrics,
+                "lr": lr,
+                "seconds": round(seconds, 3),
+            }
+        )
+        p["epoch"] = epoch
+        p["seconds"] += seconds
+        p["stopped"] = p["bad_epochs"] >= config.patience
+        if on_epoch is not None:  # before the log line: "epoch N" means it is saved
+            on_epoch(state)
+        log.info(
+            "epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f valid_aupr %.4f "
+            "lr %.2g (%.1f s)%s",
+            epoch,
+            p["history"][-1]["train_loss"],
+            metrics["valid_loss"],
+            metrics["valid_auroc"],
+            metrics["valid_aupr"],
+            lr,
+            seconds,
+            f"; no improvement for {config.patience} epochs, stopping" if p["stopped"] else "",
+        )
+    return state
+
+
 def train_model(
     arch_path: str | Path,
     space_path: str | Path | None,
@@ -205,7 +357,8 @@ def train_model(
     """Train (or resume training) one model; write model.pt, model.json, epochs.csv.
 
     ``arch_path`` is an architecture JSON (then ``space_path`` is its model space) or a
-    baseline JSON (:mod:`amber.train.baselines`). Returns the sidecar dict.
+    baseline JSON (:mod:`amber.train.baselines`). Returns the sidecar dict. The file
+    wrapper of :func:`fit`: datasets, checkpoint and resume, outputs.
     """
     out_dir, train_h5, valid_h5 = Path(out_dir), Path(train_h5), Path(valid_h5)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -217,24 +370,7 @@ def train_model(
 
     torch.manual_seed(config.seed)
     model = he_init_(build_model(description)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        mode="max" if config.lr_monitor == "valid_auroc" else "min",
-        factor=config.lr_factor,
-        patience=config.lr_patience,
-    )
-    max_norm_weights = kernels(model) if config.max_norm > 0 else []
-    state: dict[str, Any] = {
-        "epoch": 0,  # epochs finished
-        "best_auroc": -math.inf,
-        "best_epoch": 0,
-        "bad_epochs": 0,
-        "stopped": False,
-        "history": [],
-        "best_weights": plain_state_dict(model),
-        "seconds": 0.0,
-    }
+    state = FitState.start(model, config)
 
     ckpt_path = out_dir / CHECKPOINT
     if ckpt_path.exists():
@@ -245,12 +381,9 @@ def train_model(
                 "delete it to start afresh"
             )
         resume_threads(ckpt.get("threads"), ckpt_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        state = ckpt["state"]
+        state.load_state_dict(ckpt)
         _set_rng_states(ckpt["rng"], device)
-        log.info("resuming training from %s after epoch %d", ckpt_path, state["epoch"])
+        log.info("resuming training from %s after epoch %d", ckpt_path, state.progress["epoch"])
     else:  # a fresh start: no output of an earlier run may outlive a kill of this one
         for output in (WEIGHTS, SIDECAR, EPOCHS):
             (out_dir / output).unlink(missing_ok=True)
@@ -258,7 +391,6 @@ def train_model(
         start_at_prior_(model, positive_rates(train_h5))
 
     x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
-    loss_fn = nn.BCEWithLogitsLoss()
     n_rows = info["n_samples"]
     per_epoch = n_rows if config.epoch_samples is None else min(n_rows, config.epoch_samples)
     n_batches = math.ceil(per_epoch / config.batch_size)
@@ -272,107 +404,59 @@ def train_model(
         precision_name(bf16),
     )
 
-    while state["epoch"] < config.max_epochs and not state["stopped"]:
-        epoch = state["epoch"] + 1
-        t0 = time.monotonic()
-        model.train()
-        batches = iter_batches(
+    def epoch_batches(epoch: int) -> Batches:
+        return iter_batches(
             train_h5,
             config.batch_size,
             seed=config.seed,
             epoch=epoch,
             max_samples=config.epoch_samples,
         )
-        total, seen = 0.0, 0
-        progress = Progress(batches, total=n_batches, desc=f"epoch {epoch}")
-        for x, y in progress:
-            if config.rc_augment:
-                x, y = with_reverse_complement(x, y)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            with autocast(device, bf16):
-                logits = model.forward_logits(x)
-            loss = loss_fn(logits.float(), y)  # baselines' logits may be bf16
-            loss.backward()
-            optimizer.step()
-            apply_max_norm_(max_norm_weights, config.max_norm)
-            total += loss.item() * x.shape[0]
-            seen += x.shape[0]
-            progress.set(loss=total / seen)
 
-        # Validation in float32 whatever the training precision: baselines' bf16 logits
-        # would tie, and the epoch to keep should not depend on the hardware.
-        metrics = validation_metrics(
-            predict_logits(model, x_valid, config.eval_batch_size, device), y_valid
-        )
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step(metrics[config.lr_monitor])
-        if metrics["valid_auroc"] > state["best_auroc"]:
-            state.update(best_auroc=metrics["valid_auroc"], best_epoch=epoch, bad_epochs=0)
-            state["best_weights"] = plain_state_dict(model)
-        else:
-            state["bad_epochs"] += 1
-        seconds = time.monotonic() - t0
-        state["history"].append(
-            {
-                "epoch": epoch,
-                "train_loss": total / max(seen, 1),
-                **metrics,
-                "lr": lr,
-                "seconds": round(seconds, 3),
-            }
-        )
-        state["epoch"] = epoch
-        state["seconds"] += seconds
-        state["stopped"] = state["bad_epochs"] >= config.patience
+    def on_epoch(s: FitState) -> None:
         checkpoint = {
             "fingerprint": fingerprint,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "state": state,
+            **s.state_dict(),
             "rng": _rng_states(device),
             "threads": torch.get_num_threads(),
         }
         save_torch(checkpoint, ckpt_path)
-        _write_epochs(out_dir / EPOCHS, state["history"])
-        log.info(
-            "epoch %d: train_loss %.4f valid_loss %.4f valid_auroc %.4f valid_aupr %.4f "
-            "lr %.2g (%.1f s)%s",
-            epoch,
-            state["history"][-1]["train_loss"],
-            metrics["valid_loss"],
-            metrics["valid_auroc"],
-            metrics["valid_aupr"],
-            lr,
-            seconds,
-            f"; no improvement for {config.patience} epochs, stopping" if state["stopped"] else "",
-        )
+        _write_epochs(out_dir / EPOCHS, s.history)
 
+    state = fit(
+        model,
+        epoch_batches,
+        (x_valid, y_valid),
+        config,
+        state=state,
+        on_epoch=on_epoch,
+        batches_per_epoch=n_batches,
+    )
+    p = state.progress
     sidecar = {
         "name": name or out_dir.name,
         **description,
         "features": list(info["features"]),
         "n_parameters": count_parameters(model),
-        "best_epoch": state["best_epoch"],
-        "best_valid_auroc": state["best_auroc"],
-        "epochs_run": state["epoch"],
-        "stopped_early": state["stopped"],
-        "train_seconds": round(state["seconds"], 1),
+        "best_epoch": p["best_epoch"],
+        "best_valid_auroc": p["best_auroc"],
+        "epochs_run": p["epoch"],
+        "stopped_early": p["stopped"],
+        "train_seconds": round(p["seconds"], 1),
         "device": str(device),
         "train_config": dataclasses.asdict(config),
         "reverse_complement": config.rc_augment,
         "train_samples": n_rows,
         "valid_samples": int(x_valid.shape[0]),
     }
-    _write_epochs(out_dir / EPOCHS, state["history"])
-    save_model(out_dir, state["best_weights"], sidecar)
+    _write_epochs(out_dir / EPOCHS, p["history"])
+    save_model(out_dir, p["best_weights"], sidecar)
     ckpt_path.unlink(missing_ok=True)
     log.info(
         "best epoch %d (valid AUROC %.4f) of %d; wrote %s and %s in %s",
-        state["best_epoch"],
-        state["best_auroc"],
-        state["epoch"],
+        p["best_epoch"],
+        p["best_auroc"],
+        p["epoch"],
         WEIGHTS,
         SIDECAR,
         out_dir,

@@ -159,5 +159,5 @@ rule plot_fig4a:
     conda:
         ENV
     shell:
-        "amber plot-fig4a --auroc {input.auroc} --wilcoxon {input.wilcoxon}"
-        " --png {output.png} --pdf {output.pdf} --json {output.json} > {log} 2>&1"
+        "amber plot fig4a --auroc {input.auroc} --wilcoxon {input.wilcoxon}"
+        " --out {output.png} > {log} 2>&1"

@@ -451,4 +451,4 @@ rule plot_fig5:
     conda:
         ENV
     shell:
-        "amber ldsc-fig5 --summary-dir {params.summary} --out {output.png} > {log} 2>&1"
+        "amber plot fig5 --summary-dir {params.summary} --out {output.png} > {log} 2>&1"

@@ -7,7 +7,6 @@ paper) plus one dot per TF. The JSON sidecar holds exactly the plotted numbers.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from amber.asb.benchmark import SHOWN_KINDS
-from amber.fileio import atomic_path
-from amber.plots.render import write_png_pdf
+from amber.plots.render import new_figure, save_figure
 
 PANELS = (("loss", "Loss of binding vs neutral"), ("gain", "Gain of binding vs neutral"))
 COLOURS = {"searched": "#e6862e", "sampled": "#8c8c8c", "pwm": "#4c72b0"}
@@ -56,18 +54,10 @@ def _wilcoxon_note(tests: pd.DataFrame | None, cls: str, methods: list[str]) -> 
 
 
 def plot_fig4a(
-    auroc_path: str | Path,
-    png: str | Path,
-    pdf: str | Path,
-    sidecar: str | Path,
-    wilcoxon_path: str | Path | None = None,
+    auroc_path: str | Path, out: str | Path, wilcoxon_path: str | Path | None = None
 ) -> dict:
-    """Write Fig. 4a as PNG and PDF plus the JSON sidecar; returns the sidecar dict."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Write Fig. 4a as ``out`` (PNG), .pdf and the .json sidecar
+    (:func:`amber.plots.render.save_figure`); returns the sidecar dict."""
     aurocs = pd.read_csv(auroc_path, sep="\t")
     need = {"tf", "class", "method", "kind", "auroc"}
     if not need <= set(aurocs.columns):
@@ -85,7 +75,8 @@ def plot_fig4a(
     others = iter(OTHER_COLOURS * 4)
     colour = {m: COLOURS.get(m) or next(others) for m in methods}
     width = max(6.0, 1.0 + 0.9 * len(methods) * 2)
-    fig, axes = plt.subplots(1, 2, figsize=(width, 4.2), sharey=True)
+    fig = new_figure(width, 4.2)
+    axes = fig.subplots(1, 2, sharey=True)
     rng = np.random.default_rng(0)  # fixed jitter so reruns give identical figures
     for ax, (cls, title) in zip(axes, PANELS, strict=True):
         panel = panels[cls]
@@ -120,10 +111,6 @@ def plot_fig4a(
             subtitle += f"\n{pair}: Wilcoxon P = {note['pvalue']:.2g}"
         ax.set_title(f"{title}\n{subtitle}", fontsize=8)
     axes[0].set_ylabel("AUROC per TF")
-    fig.tight_layout()
-    sidecar_data = {"figure": "4a", "source": str(auroc_path), "panels": panels}
-    write_png_pdf(fig, png, pdf, "Fig. 4a")
-    plt.close(fig)
-    with atomic_path(sidecar) as tmp:
-        tmp.write_text(json.dumps(sidecar_data, indent=2) + "\n")
-    return sidecar_data
+    sidecar = {"figure": "4a", "title": "Fig. 4a", "source": str(auroc_path), "panels": panels}
+    save_figure(fig, out, sidecar)
+    return sidecar

@@ -30,11 +30,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import resource
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -230,81 +233,126 @@ def _write_outputs(out_dir: Path, state: dict, space: ModelSpace, controller: Co
             writer.writerow([name, *(f"{v:.6g}" for v in row)])
 
 
-def run_search(
-    space_path: Path,
-    train_h5: Path,
-    valid_h5: Path,
-    out_dir: Path,
+@dataclasses.dataclass
+class SearchState:
+    """A search between steps: supernet, controller and its trainer, the supernet's
+    optimiser, the controller's sampling generator and ``progress`` (steps done,
+    history, op probabilities, the last step's candidates). A checkpoint is its
+    :meth:`state_dict`, which is how :func:`run_search` resumes."""
+
+    supernet: Supernet
+    controller: Controller
+    trainer: ReinforceTrainer
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    progress: dict[str, Any]
+
+    @classmethod
+    def start(
+        cls,
+        space: ModelSpace,
+        seq_len: int,
+        n_features: int,
+        config: SearchConfig,
+        device: torch.device | str = "cpu",
+    ) -> SearchState:
+        """A fresh search; seeds torch with ``config.seed`` first (weights are drawn)."""
+        torch.manual_seed(config.seed)
+        supernet = Supernet(space, seq_len=seq_len, n_features=n_features).to(device)
+        controller = Controller(
+            space.num_layers,
+            len(space.op_names),
+            config.controller,
+            decisions=[len(options) for _, options in space.decisions],
+        )
+        trainer = ReinforceTrainer(controller, config.controller)
+        optimizer = torch.optim.Adam(supernet.parameters(), lr=config.child_lr)
+        generator = torch.Generator().manual_seed(config.seed)
+        progress = {"step": -1, "history": [], "op_probs": [], "last_step": None}
+        return cls(supernet, controller, trainer, optimizer, generator, progress)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.progress["history"]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "supernet": self.supernet.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "trainer": self.trainer.state_dict(),
+            "generator": self.generator.get_state(),
+            "state": self.progress,
+        }
+
+    def load_state_dict(self, payload: dict[str, Any]) -> None:
+        self.supernet.load_state_dict(payload["supernet"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.trainer.load_state_dict(payload["trainer"])
+        self.generator.set_state(payload["generator"])
+        self.progress = payload["state"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """The best-rewarded architecture of the last step (or of the final ranking), its
+    reward, and the state the search ended in (supernet, controller, history)."""
+
+    arch: Architecture
+    reward: float
+    state: SearchState
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.state.history
+
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+def search(
+    space: ModelSpace,
+    train_batches: Callable[[int, int], Batches] | Batches,
+    valid: tuple[torch.Tensor, np.ndarray | torch.Tensor],
     config: SearchConfig,
-) -> dict:
-    """Run (or resume) a search; write ``arch.json``, ``history.csv``, ``op_probs.tsv``,
-    ``op_embeddings.tsv``, ``supernet.pt`` (the trained shared weights, a ``state_dict``)
-    and ``summary.json`` into ``out_dir``; ``checkpoint.pt`` lives only while it runs."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    space = load_space(space_path)
-    info = dataset_info(train_h5)
+    *,
+    state: SearchState | None = None,
+    on_step: Callable[[SearchState], None] | None = None,
+    recalibrate: torch.Tensor | None = None,
+) -> SearchResult:
+    """Run the search loop of ``config.strategy`` in memory; no files are read or written.
+
+    ``train_batches``: ``(x float (B, 4, L), y float (B, F))`` pairs for the supernet,
+    either a callable ``(step, n) -> n batches`` (the warm-up is step -1) or an iterable
+    from which each step takes the next ``n`` (it must not run out). ``valid``: the
+    ``(x, y)`` every reward is scored on. ``state``: continue a search
+    (:meth:`SearchState.load_state_dict`); by default a fresh one on ``config.device``.
+    ``on_step(state)`` runs after the warm-up, after every step and after the final
+    ranking (checkpoints, outputs). ``recalibrate``: training inputs that reset each
+    architecture's BatchNorm statistics before its reward. ``config.batch_size``,
+    ``valid_samples`` and ``bn_recalibration`` are read by :func:`run_search` only: here
+    the batches and tensors passed in decide. Output biases start at zero unless the
+    state's supernet was passed through :func:`amber.nas.ops.start_at_prior_`.
+    """
     device = pick_device(config.device)
     bf16 = use_bf16(config.bf16, device)
-    fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
+    if state is None:
+        x0 = valid[0]
+        state = SearchState.start(space, x0.shape[-1], _n_features(valid[1]), config, device)
+    supernet, controller, generator = state.supernet, state.controller, state.generator
+    progress_state = state.progress
+    if callable(train_batches):
+        take = train_batches
+    else:
+        stream = iter(train_batches)
 
-    torch.manual_seed(config.seed)
-    supernet = Supernet(space, seq_len=info["seq_len"], n_features=info["n_features"]).to(device)
-    controller = Controller(
-        space.num_layers,
-        len(space.op_names),
-        config.controller,
-        decisions=[len(options) for _, options in space.decisions],
-    )
-    trainer = ReinforceTrainer(controller, config.controller)
-    optimizer = torch.optim.Adam(supernet.parameters(), lr=config.child_lr)
-    generator = torch.Generator().manual_seed(config.seed)
-    state: dict = {"step": -1, "history": [], "op_probs": [], "last_step": None}
+        def take(step: int, n: int) -> Batches:
+            return itertools.islice(stream, n)
 
-    ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        ckpt = load_torch(ckpt_path)
-        if ckpt["fingerprint"] != fingerprint:
-            raise RuntimeError(
-                f"{ckpt_path} belongs to a search with other settings or data; "
-                "delete it to start afresh"
-            )
-        resume_threads(ckpt.get("threads"), ckpt_path)
-        supernet.load_state_dict(ckpt["supernet"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        trainer.load_state_dict(ckpt["trainer"])
-        generator.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        state = ckpt["state"]
-        log.info("resuming search from %s after step %d", ckpt_path, state["step"])
-    else:  # a fresh start: no output of an earlier run may outlive a kill of this one
-        for name in (*OUTPUTS, SUPERNET):
-            (out_dir / name).unlink(missing_ok=True)
-        # Read only here: a resumed search takes its biases from the checkpoint.
-        start_at_prior_(supernet, positive_rates(train_h5))
-
-    def save_checkpoint() -> None:
-        payload = {
-            "fingerprint": fingerprint,
-            "supernet": supernet.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "trainer": trainer.state_dict(),
-            "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "threads": torch.get_num_threads(),
-            "state": state,
-        }
-        save_torch(payload, ckpt_path)
-
-    x_valid, y_valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
-    x_valid = x_valid.to(device)
-    y_valid = np.asarray(y_valid)
-    x_recal = None
-    if config.bn_recalibration:
-        x_recal = read_subsample(train_h5, config.bn_recalibration, seed=config.seed)[0].to(device)
+    x_valid = valid[0].to(device)
+    y_valid = np.asarray(valid[1])
+    x_recal = None if recalibrate is None else recalibrate.to(device)
     uniform = config.strategy == "random_ws"
     skip_prob = config.controller.skip_target
-    started = time.monotonic()
     log.info("%s search on %s in %s", config.strategy, device, precision_name(bf16))
 
     def score(archs: list[Architecture]) -> list[float]:
@@ -328,21 +376,23 @@ def run_search(
             archs = uniform_archs(space, n_batches, config.seed, step, skip_prob)
         else:
             archs = [to_architecture(space, s) for s in controller.sample(n_batches, generator)]
-        batches = batches_for_step(
-            train_h5, config.batch_size, n_batches, seed=config.seed, step=step + 1
-        )
-        return _train_children(supernet, optimizer, archs, batches, device, bf16)
+        batches = take(step + 1, n_batches)
+        return _train_children(supernet, state.optimizer, archs, batches, device, bf16)
 
-    if state["step"] < 0:
+    def done(s: SearchState) -> None:
+        if on_step is not None:
+            on_step(s)
+
+    if progress_state["step"] < 0:
         log.info("warm-up: %d child batches", config.warmup_batches)
         child_step(-1, config.warmup_batches)
-        state["step"] = 0
-        save_checkpoint()
+        progress_state["step"] = 0
+        done(state)
 
     progress = Progress(
-        range(state["step"], config.steps),
+        range(progress_state["step"], config.steps),
         total=config.steps,
-        initial=state["step"],
+        initial=progress_state["step"],
         desc="search step",
     )
     nan = float("nan")
@@ -361,14 +411,14 @@ def run_search(
             archs = [to_architecture(space, s) for s in samples]
             rewards = score(archs)
             t_score = time.monotonic() - t1
-            stats = trainer.update(samples, rewards, generator)
+            stats = state.trainer.update(samples, rewards, generator)
             op_probs = np.mean([s.op_probs for s in samples], axis=0)
             skip_density = float(np.mean([s.skip_density for s in samples]))
             entropy = float(np.mean([s.entropy for s in samples]))
             best_arch = archs[int(np.argmax(rewards))].to_json()
-            state["last_step"] = _ranking(archs, rewards)
-        state["op_probs"].append((step, op_probs.tolist()))
-        state["history"].append(
+            progress_state["last_step"] = _ranking(archs, rewards)
+        progress_state["op_probs"].append((step, op_probs.tolist()))
+        progress_state["history"].append(
             {
                 "step": step,
                 "mean_reward": float(np.mean(rewards)) if rewards else nan,
@@ -387,27 +437,101 @@ def run_search(
                 "peak_rss_mb": round(peak_rss_mb(), 1),
             }
         )
-        state["step"] = step + 1
-        save_checkpoint()
-        _write_outputs(out_dir, state, space, controller)
+        progress_state["step"] = step + 1
+        done(state)
         progress.set(
-            reward=state["history"][-1]["mean_reward"], loss=child_loss, skips=skip_density
+            reward=progress_state["history"][-1]["mean_reward"],
+            loss=child_loss,
+            skips=skip_density,
         )
 
-    if uniform and state["last_step"] is None:
+    if uniform and progress_state["last_step"] is None:
         n = config.steps * config.archs_per_step
         log.info("ranking %d uniform architectures by their supernet reward", n)
         archs = uniform_archs(space, n, config.seed, config.steps, skip_prob)
-        state["last_step"] = _ranking(archs, score(archs))
-        save_checkpoint()
-    _write_outputs(out_dir, state, space, controller)
-    last = state["last_step"]
+        progress_state["last_step"] = _ranking(archs, score(archs))
+        done(state)
+    last = progress_state["last_step"]
     best = int(np.argmax(last["rewards"]))
-    arch = Architecture.from_json(last["archs"][best])
-    save_torch(supernet.state_dict(), out_dir / SUPERNET)
-    arch.save(out_dir / "arch.json")
+    return SearchResult(Architecture.from_json(last["archs"][best]), last["rewards"][best], state)
+
+
+def _n_features(y: np.ndarray | torch.Tensor) -> int:
+    shape = y.shape
+    return 1 if len(shape) == 1 else int(shape[1])
+
+
+def run_search(
+    space_path: Path,
+    train_h5: Path,
+    valid_h5: Path,
+    out_dir: Path,
+    config: SearchConfig,
+) -> dict:
+    """Run (or resume) a search; write ``arch.json``, ``history.csv``, ``op_probs.tsv``,
+    ``op_embeddings.tsv``, ``supernet.pt`` (the trained shared weights, a ``state_dict``)
+    and ``summary.json`` into ``out_dir``; ``checkpoint.pt`` lives only while it runs.
+    The file wrapper of :func:`search`: datasets, checkpoint and resume, outputs."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    space = load_space(space_path)
+    info = dataset_info(train_h5)
+    device = pick_device(config.device)
+    bf16 = use_bf16(config.bf16, device)
+    fingerprint = _fingerprint(config, space, Path(train_h5), Path(valid_h5))
+    state = SearchState.start(space, info["seq_len"], info["n_features"], config, device)
+
+    ckpt_path = out_dir / CHECKPOINT
+    if ckpt_path.exists():
+        ckpt = load_torch(ckpt_path)
+        if ckpt["fingerprint"] != fingerprint:
+            raise RuntimeError(
+                f"{ckpt_path} belongs to a search with other settings or data; "
+                "delete it to start afresh"
+            )
+        resume_threads(ckpt.get("threads"), ckpt_path)
+        state.load_state_dict(ckpt)
+        torch.set_rng_state(ckpt["torch_rng"])
+        log.info("resuming search from %s after step %d", ckpt_path, state.progress["step"])
+    else:  # a fresh start: no output of an earlier run may outlive a kill of this one
+        for name in (*OUTPUTS, SUPERNET):
+            (out_dir / name).unlink(missing_ok=True)
+        # Read only here: a resumed search takes its biases from the checkpoint.
+        start_at_prior_(state.supernet, positive_rates(train_h5))
+
+    def on_step(s: SearchState) -> None:
+        payload = {
+            "fingerprint": fingerprint,
+            **s.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "threads": torch.get_num_threads(),
+        }
+        save_torch(payload, ckpt_path)
+        if s.progress["history"]:
+            _write_outputs(out_dir, s.progress, space, s.controller)
+
+    def step_batches(step: int, n: int) -> Batches:
+        return batches_for_step(train_h5, config.batch_size, n, seed=config.seed, step=step)
+
+    valid = read_subsample(valid_h5, config.valid_samples, seed=config.seed)
+    x_recal = None
+    if config.bn_recalibration:
+        x_recal = read_subsample(train_h5, config.bn_recalibration, seed=config.seed)[0]
+    started = time.monotonic()
+    result = search(
+        space,
+        step_batches,
+        valid,
+        config,
+        state=state,
+        on_step=on_step,
+        recalibrate=x_recal,
+    )
+    _write_outputs(out_dir, state.progress, space, state.controller)
+    save_torch(state.supernet.state_dict(), out_dir / SUPERNET)
+    result.arch.save(out_dir / "arch.json")
     summary = {
-        "best_reward": last["rewards"][best],
+        "best_reward": result.reward,
         "steps": config.steps,
         "device": str(device),
         "precision": precision_name(bf16),
