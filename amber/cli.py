@@ -27,6 +27,7 @@ STAGES = (
     "amber.asb.commands",
     "amber.ldsc.commands",
     "amber.plots.commands",
+    "amber.interpret.commands",
 )
 
 

@@ -43,7 +43,22 @@ ELEMENT_COLUMNS = (
 
 
 def read_motif_instances(path: str | Path) -> pd.DataFrame:
-    """Read ``motif_instances.tsv``; ``bound_in`` stays a string ("" when unbound)."""
+    """Read ``motif_instances.tsv``; ``bound_in`` stays a string ("" when unbound).
+    Raises ``ValueError`` naming the file when it is unreadable or lacks a column."""
+    try:
+        table = _read_instances(path)
+    except (OSError, pd.errors.ParserError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read motif instances: {err}") from err
+    missing = [c for c in INSTANCE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected the simulator's "
+            "motif_instances.tsv"
+        )
+    return table
+
+
+def _read_instances(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(
         path,
         sep="\t",

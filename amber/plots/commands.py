@@ -80,11 +80,18 @@ def _cmd_fig5(args: argparse.Namespace) -> None:
     log.info("Fig. 5 written to %s (+ .pdf, .json)", png)
 
 
+def _cmd_interpret_recovery(args: argparse.Namespace) -> None:
+    from amber.plots.interpret import plot_recovery
+
+    summary = plot_recovery(args.truth, args.out)
+    log.info("interpretation figure -> %s: %s", args.out, summary["tests"])
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `amber plot` and its per-figure subcommands to the `amber` parser."""
     plot = sub.add_parser(
         "plot",
-        help="draw a figure (fig2a, fig3a, fig3b, fig4a, fig5, search-progress)",
+        help="draw a figure (fig2a, fig3a, fig3b, fig4a, fig5, search-progress, ...)",
         description=f"Draw one figure from result files. {OUTPUTS}",
     )
     figures = plot.add_subparsers(dest="figure", metavar="FIGURE", required=True)
@@ -198,3 +205,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary-dir", type=Path, required=True, help="ldsc-summarize's folder")
     p.add_argument("--out", type=Path, required=True, help="output PNG (e.g. .../fig5.png)")
     p.set_defaults(func=_cmd_fig5)
+
+    p = figures.add_parser(
+        "interpret-recovery",
+        help="planted TFs recovered per model, searched vs sampled vs baselines",
+        description=(
+            "Read the truth.tsv of each model (from `amber interpret --instances`) and draw "
+            "the models x TFs recovery grid and recall / attribution AUROC per group, with "
+            "Wilcoxon rank-sum tests of searched against sampled and against baselines. "
+            f"{OUTPUTS}"
+        ),
+    )
+    p.add_argument(
+        "--truth",
+        nargs="+",
+        type=Path,
+        required=True,
+        help="truth.tsv files (the model name is in their 'model' column)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    p.set_defaults(func=_cmd_interpret_recovery)
