@@ -1,4 +1,5 @@
-"""The statistics every stage reports with: Benjamini-Hochberg FDR and Welch's t-test."""
+"""The statistics every stage reports with: Benjamini-Hochberg FDR, Welch's t-test and
+the Wilcoxon rank-sum test."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ def welch(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, str]:
         return math.nan, math.nan, "no variance within either group"
     result = stats.ttest_ind(a, b, equal_var=False)
     return float(result.statistic), float(result.pvalue), ""
+
+
+def rank_sum(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) p-value over the finite values; NaN
+    with fewer than 2 per group, 1 when every value is the same."""
+    from scipy.stats import mannwhitneyu
+
+    a = [v for v in a if np.isfinite(v)]
+    b = [v for v in b if np.isfinite(v)]
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    if len(set(a) | set(b)) == 1:
+        return 1.0
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/results_tables.py results/demo \
         --search-quality benchmarks/results/search_quality.json --check README.md
 
-Reads ``evaluate/summary.tsv`` (mean test AUROC per model and category) and
-``asb/benchmark/asb_auroc.tsv`` (ASB AUROC per TF, class and method) of a run folder.
+Reads ``evaluate/summary.tsv`` (mean test AUROC per model and category),
+``asb/benchmark/asb_auroc.tsv`` (ASB AUROC per TF, class and method) and, when the
+interpret stage ran, ``figures/interpret_recovery.json`` of a run folder.
 ``headline(run)`` returns the same numbers as a flat dict (benchmarks/e2e.py stores it).
 ``--check README.md`` exits 1 and names every table line the README lacks or has
 changed, so the README's figures are shown to come from the run.
@@ -119,6 +120,40 @@ def search_quality_markdown(path: str | Path) -> str:
     return "\n".join(lines)
 
 
+def interpret_markdown(run: str | Path) -> str:
+    """Recall of planted TFs and attribution AUROC per model group, from the sidecar of
+    ``figures/interpret_recovery.png`` (the interpret stage, opt-in)."""
+    import json
+
+    side = json.loads((Path(run) / "figures" / "interpret_recovery.json").read_text())
+    models = pd.DataFrame(side["models"])
+    lines = [
+        "| group | models | recall of planted TFs (per model) | mean | "
+        "attribution AUROC (per model) | mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group in ("searched", "sampled", "baseline"):
+        rows = models[models["group"] == group].sort_values("model")
+        if rows.empty:
+            continue
+        recall = ", ".join(f"{v:.2f}" for v in rows["recall"])
+        auroc = ", ".join(f"{v:.2f}" for v in rows["mean_auroc"])
+        lines.append(
+            f"| {group} | {len(rows)} | {recall} | {rows['recall'].mean():.2f} | {auroc} | "
+            f"{rows['mean_auroc'].mean():.2f} |"
+        )
+    tests = side["tests"]
+    lines += [
+        "",
+        "Wilcoxon rank-sum, searched vs sampled: recall p = "
+        f"{tests['recall_searched_vs_sampled_p']:.2g}, attribution AUROC p = "
+        f"{tests['mean_auroc_searched_vs_sampled_p']:.2g}; searched vs baselines: recall p = "
+        f"{tests['recall_searched_vs_baseline_p']:.2g}, attribution AUROC p = "
+        f"{tests['mean_auroc_searched_vs_baseline_p']:.2g}.",
+    ]
+    return "\n".join(lines)
+
+
 def check(text: str, path: Path) -> list[str]:
     """Lines of ``text`` missing from the file at ``path`` (empty: it holds them all)."""
     have = set(path.read_text().splitlines())
@@ -142,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         sys.exit(f"results_tables.py: {', '.join(missing)} not found: run the workflow first")
     text = markdown(args.run)
+    if (args.run / "figures" / "interpret_recovery.json").exists():
+        text += "\n\n" + interpret_markdown(args.run)
     if args.search_quality:
         text += "\n\n" + search_quality_markdown(args.search_quality)
     if args.check is None:

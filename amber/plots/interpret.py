@@ -4,7 +4,6 @@ rank-sum tests (two-sided, Mann-Whitney U) of searched against the other groups.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from amber.naming import GROUPS, model_group
+from amber.stats import rank_sum
 
 
 def read_truth_tables(paths: Sequence[Path]) -> pd.DataFrame:
@@ -35,19 +35,6 @@ def per_model(truth: pd.DataFrame) -> pd.DataFrame:
     )
     out["group"] = [model_group(m, strict=False) for m in out.index]
     return out.reset_index()
-
-
-def rank_sum(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) p-value; NaN with < 2 per group."""
-    from scipy.stats import mannwhitneyu
-
-    a = [v for v in a if np.isfinite(v)]
-    b = [v for v in b if np.isfinite(v)]
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if len(set(a) | set(b)) == 1:
-        return 1.0
-    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
 def group_tests(models: pd.DataFrame) -> dict[str, float]:
