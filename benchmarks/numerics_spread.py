@@ -79,13 +79,13 @@ def main(argv: list[str] | None = None) -> dict:
     config = load_config(args.config, [])
     data = ROOT / f"results/{config['run']}/data"
     space = str(ROOT / config["search"]["model_space"])
-    workflow_keys = {"model_space", "n_searched", "n_sampled", "seed", "threads", "mem_mb",
-                     "runtime", "device", "bf16"}  # fmt: skip
+    workflow_keys = {"model_space", "n_searched", "n_sampled", "seed", "resources", "device",
+                     "bf16"}  # fmt: skip
     search_flags = flags(config["search"], workflow_keys) + flags(
         config["search"]["controller"], set(), prefix="controller-"
     )
-    train_keys = {"baselines", "baseline_dir", "baseline_width", "seed", "threads", "mem_mb",
-                  "runtime", "eval_runtime", "device", "bf16"}  # fmt: skip
+    train_keys = {"baselines", "baseline_dir", "baseline_width", "seed", "resources", "device",
+                  "bf16"}  # fmt: skip
     train_flags = flags(config["train"], train_keys)
 
     archs = []

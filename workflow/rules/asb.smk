@@ -130,8 +130,8 @@ rule asb_benchmark:
         rules=cli_flags({key: ASB[key] for key in ASB_RULE_KEYS}),
     threads: 1
     resources:
-        mem_mb=ASB["mem_mb"],
-        runtime=ASB["runtime"],
+        mem_mb=ASB["resources"]["mem_mb"],
+        runtime=ASB["resources"]["runtime"],
     conda:
         ENV
     shell:

@@ -17,7 +17,7 @@ DOWNLOADS = config["downloads"]
 SEARCH = config["search"]
 CLUSTER = config["cluster"]
 # Keys of the search section that are workflow settings, not `amber search` options.
-SEARCH_WORKFLOW_KEYS = {"model_space", "n_searched", "n_sampled", "seed", "threads", "mem_mb", "runtime"}
+SEARCH_WORKFLOW_KEYS = {"model_space", "n_searched", "n_sampled", "seed", "resources"}
 
 
 def folder_of(key, of="output"):
@@ -99,10 +99,10 @@ def search_options():
     return f"{cli_flags(options)} {cli_flags(controller, prefix='controller-')}".strip()
 
 
-def gpu_resources(section):
-    """mem_mb/runtime of a GPU-capable rule, plus gpu=1 (and gpu_model) when the config
-    says the cluster has GPUs."""
-    resources = {"mem_mb": section["mem_mb"], "runtime": section["runtime"]}
+def gpu_resources(section_resources):
+    """mem_mb/runtime of a GPU-capable rule (a section's `resources`), plus gpu=1 (and
+    gpu_model) when the config says the cluster has GPUs."""
+    resources = {"mem_mb": section_resources["mem_mb"], "runtime": section_resources["runtime"]}
     if CLUSTER["gpu"]:
         resources["gpu"] = 1
         if CLUSTER.get("gpu_model"):

@@ -27,9 +27,9 @@ rule evaluate_model:
         model=folder_of("model", of="input"),
         batch_size=TRAIN["eval_batch_size"],
         device=TRAIN["device"],
-    threads: TRAIN["threads"]
+    threads: TRAIN["resources"]["threads"]
     resources:
-        **gpu_resources({"mem_mb": TRAIN["mem_mb"], "runtime": TRAIN["eval_runtime"]}),
+        **gpu_resources({**TRAIN["resources"], "runtime": TRAIN["resources"]["eval_runtime"]}),
     conda:
         ENV
     shell:

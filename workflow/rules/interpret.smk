@@ -61,9 +61,9 @@ rule interpret_model:
             }
         ),
         device=config["train"]["device"],
-    threads: INTERPRET["threads"]
+    threads: INTERPRET["resources"]["threads"]
     resources:
-        **gpu_resources(INTERPRET),
+        **gpu_resources(INTERPRET["resources"]),
     conda:
         ENV
     shell:

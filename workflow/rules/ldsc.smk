@@ -71,8 +71,8 @@ if LDSC_SIMULATED:
             seed=LDSC["genotypes"]["seed"],
         threads: 1
         resources:
-            mem_mb=LDSC["mem_mb"],
-            runtime=LDSC["runtime"],
+            mem_mb=LDSC["resources"]["mem_mb"],
+            runtime=LDSC["resources"]["runtime"],
         conda:
             ENV
         shell:
@@ -111,8 +111,8 @@ if LDSC_SIMULATED:
             seed=LDSC["gwas"]["seed"],
         threads: 1
         resources:
-            mem_mb=LDSC["mem_mb"],
-            runtime=LDSC["runtime"],
+            mem_mb=LDSC["resources"]["mem_mb"],
+            runtime=LDSC["resources"]["runtime"],
         conda:
             ENV
         shell:
@@ -140,8 +140,8 @@ if LDSC_SIMULATED:
             ),
         threads: 1
         resources:
-            mem_mb=LDSC["mem_mb"],
-            runtime=LDSC["runtime"],
+            mem_mb=LDSC["resources"]["mem_mb"],
+            runtime=LDSC["resources"]["runtime"],
         conda:
             ENV
         shell:
@@ -247,8 +247,8 @@ rule ldsc_annot:
         top=LDSC["annot"]["top_fraction"],
     threads: 1
     resources:
-        mem_mb=LDSC["mem_mb"],
-        runtime=LDSC["runtime"],
+        mem_mb=LDSC["resources"]["mem_mb"],
+        runtime=LDSC["resources"]["runtime"],
     conda:
         ENV
     shell:
@@ -298,10 +298,10 @@ rule ldsc_scores:
         chroms=lambda wildcards: f"--chroms {wildcards.chrom}" if LDSC_SHARDED else "",
         window=LDSC["ld_window_cm"],
         chunk=LDSC["chunk_size"],
-    threads: LDSC["threads"]
+    threads: LDSC["resources"]["threads"]
     resources:
-        mem_mb=LDSC["mem_mb"],
-        runtime=LDSC["runtime"],
+        mem_mb=LDSC["resources"]["mem_mb"],
+        runtime=LDSC["resources"]["runtime"],
     conda:
         ENV
     shell:
@@ -329,7 +329,7 @@ if LDSC_SHARDED:
         threads: 1
         resources:
             mem_mb=1000,
-            runtime=LDSC["runtime"],
+            runtime=LDSC["resources"]["runtime"],
         conda:
             ENV
         shell:
@@ -364,10 +364,10 @@ rule ldsc_h2:
             f"--tested {input.tested}/{wildcards.aset}.@" if input.tested else ""
         ),
         n_blocks=LDSC["n_blocks"],
-    threads: LDSC["threads"]
+    threads: LDSC["resources"]["threads"]
     resources:
-        mem_mb=LDSC["mem_mb"],
-        runtime=LDSC["runtime"],
+        mem_mb=LDSC["resources"]["mem_mb"],
+        runtime=LDSC["resources"]["runtime"],
     conda:
         ENV
     shell:
@@ -417,8 +417,8 @@ rule ldsc_summarize:
         ),
     threads: 1
     resources:
-        mem_mb=LDSC["mem_mb"],
-        runtime=LDSC["runtime"],
+        mem_mb=LDSC["resources"]["mem_mb"],
+        runtime=LDSC["resources"]["runtime"],
     conda:
         ENV
     shell:

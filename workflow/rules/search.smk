@@ -22,9 +22,9 @@ rule search_architecture:
         out=folder_of("arch"),
         seed=lambda wildcards: SEARCH["seed"] + int(wildcards.i),
         options=search_options(),
-    threads: SEARCH["threads"]
+    threads: SEARCH["resources"]["threads"]
     resources:
-        **gpu_resources(SEARCH),
+        **gpu_resources(SEARCH["resources"]),
     conda:
         ENV
     shell:

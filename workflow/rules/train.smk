@@ -2,16 +2,7 @@
 # (filters x train.width_multiplier, dropout after pooling) and the baselines.
 TRAIN = config["train"]
 # Keys of the train section that are workflow settings, not `amber train` options.
-TRAIN_WORKFLOW_KEYS = {
-    "baselines",
-    "baseline_dir",
-    "baseline_width",
-    "width_multiplier",
-    "threads",
-    "mem_mb",
-    "runtime",
-    "eval_runtime",
-}
+TRAIN_WORKFLOW_KEYS = {"baselines", "baseline_dir", "baseline_width", "width_multiplier", "resources"}
 TRAIN_OPTIONS = cli_flags(
     {k: v for k, v in TRAIN.items() if k not in TRAIN_WORKFLOW_KEYS}
     | {"rc_augment": rc_augment(config)}
@@ -43,9 +34,9 @@ rule train_model:
         out=folder_of("model"),
         width=TRAIN["width_multiplier"],
         options=TRAIN_OPTIONS,
-    threads: TRAIN["threads"]
+    threads: TRAIN["resources"]["threads"]
     resources:
-        **gpu_resources(TRAIN),
+        **gpu_resources(TRAIN["resources"]),
     conda:
         ENV
     shell:
@@ -74,9 +65,9 @@ rule train_baseline:
         out=folder_of("model"),
         width=TRAIN["baseline_width"],
         options=TRAIN_OPTIONS,
-    threads: TRAIN["threads"]
+    threads: TRAIN["resources"]["threads"]
     resources:
-        **gpu_resources(TRAIN),
+        **gpu_resources(TRAIN["resources"]),
     conda:
         ENV
     shell:

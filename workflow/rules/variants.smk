@@ -74,9 +74,9 @@ rule score_variants:
         multiallelic=VARIANTS["multiallelic"],
         device=VARIANTS["device"],
         shard=lambda wildcards: f"--shard {wildcards.shard}/{SHARDS}" if SHARDS > 1 else "",
-    threads: VARIANTS["threads"]
+    threads: VARIANTS["resources"]["threads"]
     resources:
-        **gpu_resources(VARIANTS),
+        **gpu_resources(VARIANTS["resources"]),
     wildcard_constraints:
         vset="|".join(VARIANT_SETS),
         model="[A-Za-z0-9_]+",
@@ -112,8 +112,8 @@ if SHARDS > 1:
             out=folder_of("scores"),
         threads: 1
         resources:
-            mem_mb=VARIANTS["mem_mb"],
-            runtime=VARIANTS["runtime"],
+            mem_mb=VARIANTS["resources"]["mem_mb"],
+            runtime=VARIANTS["resources"]["runtime"],
         wildcard_constraints:
             vset="|".join(VARIANT_SETS),
             model="[A-Za-z0-9_]+",
