@@ -5,27 +5,10 @@ ASB = config["asb"]
 ASB_RULE_KEYS = ("min_reads", "loss_ratio", "gain_ratio", "fdr_allelic", "fdr_neutral", "min_per_class")
 ASB_SIMULATED = DATA["source"] == "simulate" and not ASB["table"]
 # Genome of the variants (PWM baseline, REF check); DeepSEA data is hg19.
-ASB_FASTA = ASB["fasta"] or (
-    f"{OUT}/genome/genome.fa"
-    if DATA["source"] == "simulate"
-    else DATA["bed"]["fasta"] if DATA["source"] == "bed" else f"{DOWNLOADS['dir']}/hg19.fa"
-)
+ASB_FASTA = ASB["fasta"] or genome_fasta()
 # PFMs of the PWM baseline: the simulated genome's motifs.json; JASPAR IDs (asb.jaspar) add to it.
 ASB_MOTIFS = f"{OUT}/genome/motifs.json" if DATA["source"] == "simulate" else None
 ASB_HAS_PWM = bool(ASB_MOTIFS or ASB["jaspar"])
-
-
-# Targets of this stage for `rule all` (empty when a real-data run gives no ASB table).
-asb_targets = lambda: (
-    [
-        f"{OUT}/asb/benchmark/asb_auroc.tsv",
-        f"{OUT}/figures/fig4a.png",
-        f"{OUT}/figures/fig4a.pdf",
-        f"{OUT}/figures/fig4a.json",
-    ]
-    if ASB_SIMULATED or ASB["table"]
-    else []
-)
 
 
 if ASB_SIMULATED:

@@ -44,13 +44,24 @@ def downloaded(name):
     return f"{DOWNLOADS['dir']}/{name}"
 
 
+def genome_fasta():
+    """The run's genome FASTA: the simulated one, the user's (data.bed.fasta) or, for
+    DeepSEA-style data, hg19 as prepared from its download."""
+    source = DATA["source"]
+    if source == "simulate":
+        return f"{OUT}/genome/genome.fa"
+    if source == "bed":
+        return DATA["bed"]["fasta"]
+    return f"{DOWNLOADS['dir']}/hg19.fa"
+
+
 def genome_inputs(wildcards):
     """FASTA, feature table and peak folder for the configured data source."""
     source = DATA["source"]
     if source == "simulate":
         base = f"{OUT}/genome"
         return {
-            "fasta": f"{base}/genome.fa",
+            "fasta": genome_fasta(),
             "features": f"{base}/features.tsv",
             "bed_dir": f"{base}/peaks",
         }
@@ -116,8 +127,39 @@ def search_targets():
     return [*searched, *sampled]
 
 
-def all_targets():
-    return [*dataset_files(), f"{OUT}/data/dataset.json", *search_targets()]
+def final_targets():
+    """The default target's files: datasets, searches, evaluations, figures and each
+    enabled downstream stage (the stage switches are defined in its rule file)."""
+    searched = SEARCH["n_searched"] > 0
+    figures = [
+        name
+        for name, wanted in (
+            ("fig2a", bool(model_names())),
+            ("fig3a", searched),
+            ("fig3b", searched),
+            ("search_progress", searched),
+            ("fig4a", ASB_SIMULATED or bool(ASB["table"])),
+            ("fig5", LDSC["enabled"]),
+            ("interpret_recovery", INTERPRET["enabled"] and INTERPRET_TRUTH),
+        )
+        if wanted
+    ]
+    return [
+        *dataset_files(),
+        f"{OUT}/data/dataset.json",
+        *search_targets(),
+        *expand(f"{OUT}/evaluate/{{name}}.tsv", name=model_names()),
+        f"{OUT}/evaluate/summary.tsv",
+        f"{OUT}/evaluate/ttests.tsv",
+        *(f"{OUT}/figures/{name}.png" for name in figures),
+        *([f"{OUT}/asb/benchmark/asb_auroc.tsv"] if "fig4a" in figures else []),
+        *([f"{OUT}/ldsc/summary/summary.json"] if LDSC["enabled"] else []),
+        *(
+            expand(f"{OUT}/interpret/{{name}}/summary.json", name=model_names())
+            if INTERPRET["enabled"]
+            else []
+        ),
+    ]
 
 
 def model_names(kinds=("searched", "sampled", "baseline")):

@@ -1,13 +1,6 @@
 # Test-set AUROC/AUPR per feature for every trained model, then the searched-vs-sampled
 # summary and t-tests (the paper's Fig. 2a numbers).
 
-# Per-model tables, summary and t-tests (for the Snakefile's `rule all`).
-evaluate_targets = lambda: [
-    *expand(f"{OUT}/evaluate/{{name}}.tsv", name=model_names()),
-    f"{OUT}/evaluate/summary.tsv",
-    f"{OUT}/evaluate/ttests.tsv",
-]
-
 
 rule evaluate_model:
     wildcard_constraints:

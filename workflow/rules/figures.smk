@@ -2,20 +2,6 @@
 # plotted numbers, all under results/<run>/figures/.
 
 
-# Figure PNGs of this run, for rule all (each PNG's PDF and JSON come with it). A lambda,
-# not a def: snakemake --lint wants defs only in common.smk.
-figure_targets = lambda: [
-    f"{OUT}/figures/{name}.png"
-    for name, wanted in (
-        ("fig2a", bool(model_names())),
-        ("fig3a", SEARCH["n_searched"] > 0),
-        ("fig3b", SEARCH["n_searched"] > 0),
-        ("search_progress", SEARCH["n_searched"] > 0),
-    )
-    if wanted
-]
-
-
 rule plot_fig2a:
     input:
         evaluations=expand(f"{OUT}/evaluate/{{model}}.tsv", model=model_names()),

@@ -16,16 +16,6 @@ INTERPRET_FILES = {
     **({"truth": "truth.tsv"} if INTERPRET_TRUTH else {}),
 }
 
-# Targets for rule all (a lambda, as figure_targets: snakemake --lint wants defs in common.smk).
-interpret_targets = lambda: (
-    [
-        *expand(f"{OUT}/interpret/{{name}}/summary.json", name=model_names()),
-        *([f"{OUT}/figures/interpret_recovery.png"] if INTERPRET_TRUTH else []),
-    ]
-    if INTERPRET["enabled"]
-    else []
-)
-
 
 rule interpret_model:
     wildcard_constraints:

@@ -39,11 +39,6 @@ LDSC_SUMSTATS = (
 # Annotation sets regressed against the baseline: every model, plus the truth if simulated.
 LDSC_TESTED = [*model_names(), *(["truth"] if LDSC_SIMULATED else [])]
 
-# Final outputs of the stage (for the Snakefile's `rule all`).
-ldsc_targets = lambda: (
-    [f"{OUT}/figures/fig5.png", f"{LDSC_OUT}/summary/summary.json"] if LDSC["enabled"] else []
-)
-
 
 if LDSC_SIMULATED:
 
@@ -174,7 +169,7 @@ else:
     rule ldsc_reference_vcf:
         input:
             plink=f"{LDSC_OUT}/reference/plink",
-            fasta=VARIANT_FASTA,
+            fasta=genome_fasta(),
         output:
             vcf=f"{LDSC_OUT}/genotypes/snps.vcf",
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",

@@ -11,7 +11,6 @@ TRAIN_OPTIONS = cli_flags(
 MODEL_NAME = r"(searched|sampled)_[0-9]+|baseline_[A-Za-z0-9_-]+"
 
 # The trained models (for the Snakefile's `rule all`).
-train_targets = lambda: expand(f"{OUT}/models/{{name}}/model.pt", name=model_names())
 
 
 rule train_model:

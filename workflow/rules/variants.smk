@@ -3,19 +3,6 @@
 VARIANTS = config["variants"]
 
 
-# scores.h5 of every trained model for variant set `vset` (used by the asb and ldsc
-# stages). A lambda because lint wants def-functions only in common.smk.
-variant_score_files = lambda vset: expand(
-    f"{OUT}/variants/{vset}/{{model}}/scores.h5", model=model_names()
-)
-# The genome the variants are checked against and windows are cut from; DeepSEA is hg19.
-VARIANT_FASTA = (
-    f"{OUT}/genome/genome.fa"
-    if DATA["source"] == "simulate"
-    else DATA["bed"]["fasta"] if DATA["source"] == "bed" else f"{DOWNLOADS['dir']}/hg19.fa"
-)
-
-
 if DATA["source"] == "deepsea":
 
     ruleorder: prepare_genome > download_input
@@ -56,7 +43,7 @@ rule score_variants:
         model=f"{OUT}/models/{{model}}/model.pt",
         sidecar=f"{OUT}/models/{{model}}/model.json",
         vcf=lambda wildcards: VARIANT_SETS[wildcards.vset],
-        fasta=VARIANT_FASTA,
+        fasta=genome_fasta(),
         features=f"{OUT}/data/features.tsv",
     output:
         scores=f"{SCORE_DIR}/scores.h5",
