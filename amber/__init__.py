@@ -13,8 +13,7 @@ Names are imported on first use, so ``import amber`` stays cheap (no torch).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from amber.exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -50,13 +49,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'amber' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    return [*__all__, "__version__"]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
