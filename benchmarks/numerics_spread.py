@@ -52,7 +52,7 @@ def flags(section: dict, skip: set[str], prefix: str = "") -> list[str]:
         if isinstance(value, bool):
             out.append(flag if value else f"--no-{name}")
         else:
-            out += [flag, str(0 if value is None else value)]
+            out += [flag, "all" if value is None else str(value)]
     return out
 
 

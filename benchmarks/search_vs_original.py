@@ -226,7 +226,7 @@ def run_ours(space: Path, train: Path, valid: Path, steps: int, tag: str, args) 
         sys.executable, "-m", "amber.cli", "search", "--space", str(space), "--train", str(train),
         "--valid", str(valid), "--out", str(out), "--steps", str(steps), "--warmup-batches", "0",
         "--child-batches", str(child_batches), "--batch-size", str(args.batch_size),
-        "--archs-per-step", str(args.archs_per_step), "--valid-samples", "0",
+        "--archs-per-step", str(args.archs_per_step), "--valid-samples", "all",
         "--eval-batch-size", "256", "--seed", str(args.seed), "--threads", str(args.threads),
         "--device", "cpu", "--bf16" if args.bf16 else "--no-bf16",
     ]  # fmt: skip

@@ -92,3 +92,20 @@ def test_output_flags_follow_one_rule() -> None:
         ["search", "--space", "s", "--train", "t", "--valid", "v", "--out", "o"]
     )
     assert str(args.out_dir) == "o"  # the former spelling still works
+
+
+def test_all_samples_is_spelled_all(capsys) -> None:
+    """A sample count takes a number or ``all`` (no 0-means-all sentinel)."""
+    parser = build_parser()
+    base = {
+        "search": ["search", "--space", "s", "--train", "t", "--valid", "v", "--out-dir", "o"],
+        "train": ["train", "--arch", "a", "--train", "t", "--valid", "v", "--out-dir", "o"],
+    }
+    assert parser.parse_args([*base["search"], "--valid-samples", "all"]).valid_samples is None
+    assert parser.parse_args([*base["search"], "--valid-samples", "64"]).valid_samples == 64
+    args = parser.parse_args([*base["train"], "--epoch-samples", "all", "--valid-samples", "9"])
+    assert args.epoch_samples is None and args.valid_samples == 9
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base["train"], "--epoch-samples", bad])
+        assert "a positive whole number or 'all'" in capsys.readouterr().err

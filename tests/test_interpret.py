@@ -34,8 +34,8 @@ def planted():
 
 def _run(model, planted, jaspar):
     x, chrom, start, instances, _ = planted
-    config = pipeline.InterpretConfig(n_shuffles=4, ism_sequences=2, max_per_feature=0)
-    rows, feats = pipeline.select_pairs(np.ones((len(x), 1)), [0], 0, seed=0)
+    config = pipeline.InterpretConfig(n_shuffles=4, ism_sequences=2, max_per_feature=None)
+    rows, feats = pipeline.select_pairs(np.ones((len(x), 1)), [0], None, seed=0)
     interp = pipeline.interpret(model, x, rows, feats, jaspar, config)
     table, summary = pipeline.score_against_truth(
         interp, x, chrom, start, {0: TF}, instances, jaspar, config.q_threshold
@@ -146,3 +146,20 @@ def test_interpret_rule_on_the_tiny_run(tiny_run) -> None:
         assert ((auroc >= 0) & (auroc <= 1)).all()
     sidecar = json.loads((tiny_run / "figures" / "interpret_recovery.json").read_text())
     assert {m["model"] for m in sidecar["models"]} == set(names)
+
+
+def test_a_pattern_without_an_informative_core_is_dropped() -> None:
+    """A TF-MoDISco pattern whose positions all fall below the information threshold
+    (seen on a demo model) is left out instead of becoming an empty motif, which broke
+    the logo sheet and cannot match JASPAR."""
+    from types import SimpleNamespace
+
+    flat = np.full((12, 4), 0.25)
+    sharp = np.full((12, 4), 0.01)
+    sharp[np.arange(12), np.arange(12) % 4] = 0.97
+    patterns = [
+        SimpleNamespace(sequence=flat, contrib_scores=flat * 0.1, seqlets=[0] * 30),
+        SimpleNamespace(sequence=sharp, contrib_scores=sharp, seqlets=[0] * 40),
+    ]
+    motifs = discovery.modisco_motifs(patterns, [])
+    assert [(m.name, m.ppm.shape) for m in motifs] == [("pos_1", (12, 4))]

@@ -93,6 +93,8 @@ def modisco_motifs(pos_patterns, neg_patterns, trim_threshold: float = 0.3) -> l
             # Then to informative positions: a long, flat pattern otherwise matches long,
             # flat JASPAR matrices (zinc fingers) by its low-information columns alone.
             a, b = trim_by_ic(ppm, MIN_IC)
+            if b - a < 2:  # no informative core left: nothing a database could match
+                continue
             ppm = ppm[a:b] / np.clip(ppm[a:b].sum(axis=1, keepdims=True), 1e-12, None)
             motifs.append(Motif(f"{sign}_{i}", ppm, cwm[a:b], len(pattern.seqlets), "modisco"))
     return motifs

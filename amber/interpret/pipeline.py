@@ -30,7 +30,7 @@ class InterpretConfig:
 
     n_shuffles: int = 6  # dinucleotide-shuffled references per sequence (DeepLIFT/SHAP)
     batch_size: int = 128  # sequence-reference pairs per forward/backward pass
-    max_per_feature: int = 40  # positive windows attributed per TF feature (0 = all)
+    max_per_feature: int | None = 40  # positive windows attributed per TF feature (None: all)
     ism_sequences: int = 8  # pairs also scored by in-silico mutagenesis
     seed: int = 1
     q_threshold: float = 0.05  # TOMTOM q-value for a match
@@ -72,15 +72,15 @@ class Interpretation:
 
 
 def select_pairs(
-    y: np.ndarray, features: Sequence[int], max_per_feature: int, seed: int
+    y: np.ndarray, features: Sequence[int], max_per_feature: int | None, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, features)`` of the positive windows of each feature in ``features``
-    (a seeded sample of ``max_per_feature`` where there are more; 0 = all)."""
+    (a seeded sample of ``max_per_feature`` where there are more; None = all)."""
     rng = np.random.default_rng(seed)
     rows, feats = [], []
     for f in features:
         pos = np.flatnonzero(y[:, f] > 0)
-        if max_per_feature and len(pos) > max_per_feature:
+        if max_per_feature is not None and len(pos) > max_per_feature:
             pos = np.sort(rng.choice(pos, size=max_per_feature, replace=False))
         rows.append(pos)
         feats.append(np.full(len(pos), f))

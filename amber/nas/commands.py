@@ -18,8 +18,6 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from amber.nas.loop import run_search
 
     torch.set_num_threads(args.threads)
-    if args.valid_samples == 0:
-        args.valid_samples = None
     controller = from_flags(ControllerConfig, args, prefix="controller_")
     config = from_flags(SearchConfig, args, controller=controller)
     summary = run_search(args.space, args.train, args.valid, args.out_dir, config)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 
-from amber.cliutil import add_out_dir
+from amber.cliutil import add_out_dir, dataclass_flags, from_flags
 
 log = logging.getLogger("amber")
 
-# TrainConfig fields whose None means "all rows"; on the command line 0 means that.
-_ALL_IF_NONE = ("epoch_samples", "valid_samples")
+# Help text of TrainConfig's flags (a count-or-None field takes a count or "all").
 _HELP = {
     "max_epochs": "at most this many epochs",
     "patience": "stop after this many epochs without a better validation AUROC",
@@ -43,28 +41,6 @@ def add_rc_average_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, cls: type) -> None:
-    for f in dataclasses.fields(cls):
-        flag = f"--{f.name.replace('_', '-')}"
-        if f.name in _ALL_IF_NONE:
-            default = 0 if f.default is None else f.default
-            help_text = f"{_HELP.get(f.name, '')} (default {default}; 0 = all)".strip()
-            parser.add_argument(flag, dest=f.name, type=int, default=default, help=help_text)
-        elif isinstance(f.default, bool):
-            parser.add_argument(
-                flag,
-                dest=f.name,
-                action=argparse.BooleanOptionalAction,
-                default=f.default,
-                help=_HELP.get(f.name),
-            )
-        else:
-            help_text = f"{_HELP.get(f.name, '')} (default {f.default})".strip()
-            parser.add_argument(
-                flag, dest=f.name, type=type(f.default), default=f.default, help=help_text
-            )
-
-
 def _cmd_train(args: argparse.Namespace) -> None:
     import torch
 
@@ -72,10 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from amber.train.trainer import train_model
 
     torch.set_num_threads(args.threads)
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
-    for key in _ALL_IF_NONE:
-        values[key] = values[key] or None
-    config = TrainConfig(**values)
+    config = from_flags(TrainConfig, args)
     info = train_model(
         args.arch, args.space, args.train, args.valid, args.out_dir, config, name=args.name
     )
@@ -153,7 +126,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out_dir(p)
     p.add_argument("--name", help="model name recorded in model.json (default: OUT's name)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default 1)")
-    _add_config_flags(p, TrainConfig)
+    dataclass_flags(p, TrainConfig, helps=_HELP)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(

@@ -90,12 +90,12 @@ def dataset_files():
 
 
 def cli_flags(options, prefix=""):
-    """{"child_batches": 20} -> "--child-batches 20". None (null in the config: "all")
-    becomes 0, which the amber CLI reads as "all"."""
+    """{"child_batches": 20} -> "--child-batches 20". None (null in the config: every
+    sample) becomes the CLI's explicit "all"."""
     flags = []
     for key, value in options.items():
         if value is None:
-            value = 0
+            value = "all"
         flag = f"--{prefix}{key.replace('_', '-')}"
         if isinstance(value, bool):
             flags.append(flag if value else f"--no-{prefix}{key.replace('_', '-')}")
