@@ -8,20 +8,32 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AsbSimConfig:
-    """Settings of :func:`simulate_asb` (targets are per TF; short pools give fewer)."""
+    """Settings of :func:`simulate_asb` (targets are per TF; short pools give fewer).
+
+    The workflow config sets the seed and the counts (``asb.simulate``); the rest are the
+    simulator's model constants, flags of ``amber simulate-asb`` only."""
 
     seed: int = 1
     n_loss: int = 50
     n_gain: int = 50
     n_neutral: int = 120
+    # Share of the losses drawn from sites the TF depends on (grammar), where there are some.
     indirect_share: float = 0.25
+    # Share of the neutral SNVs drawn from motif positions with little effect.
     motif_neutral_share: float = 0.2
+    # Score change (bits) from which an SNV is a true gain or loss.
     effect_bits: float = 1.0
+    # Score loss (bits) that destroys a site another TF depends on.
     removal_bits: float = 2.0
+    # Occupancy grows as 2^(beta * PWM score); expected ref share 1 / (1 + 2^(beta * delta)).
     beta: float = 1.0
+    # Quantile of a TF's planted-site scores below which matches do not bind.
     floor_quantile: float = 0.05
+    # Mean ChIP-seq reads over a variant (1 + negative binomial), and the negative binomial
+    # size of the depth (smaller = more spread).
     mean_depth: float = 40.0
     depth_dispersion: float = 3.0
+    # Cap of the expected ref (or alt) share (mapping noise).
     max_imbalance: float = 0.95
 
     def __post_init__(self) -> None:
