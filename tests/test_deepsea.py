@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from paper_fixtures import write_deepsea_mats
 from scipy.io import savemat
 
 from amber.data import deepsea
@@ -33,12 +34,6 @@ def random_acgt(rng: np.random.Generator, n: int) -> np.ndarray:
     return (codes[:, None, :] == np.arange(4)[None, :, None]).astype(np.uint8)
 
 
-def to_agct(x: np.ndarray) -> np.ndarray:
-    """Independent reorder A,C,G,T -> A,G,C,T by channel name."""
-    order = "ACGT"
-    return np.stack([x[:, order.index(b)] for b in "AGCT"], axis=1)
-
-
 @pytest.fixture()
 def bundle(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[np.ndarray, np.ndarray]]]:
     rng = np.random.default_rng(2)
@@ -47,17 +42,7 @@ def bundle(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[np.ndarray, np.n
         for s, n in N.items()
     }
     bundle_dir = tmp_path / "bundle"
-    bundle_dir.mkdir()
-    x, y = data["train"]
-    # MATLAB v7.3: HDF5 behind a 512-byte header; column-major, so h5py sees (L, 4, N).
-    with h5py.File(bundle_dir / "train.mat", "w", userblock_size=512) as h5:
-        h5.create_dataset("trainxdata", data=to_agct(x).transpose(2, 1, 0), chunks=(4, 2, 5))
-        h5.create_dataset("traindata", data=y.T, chunks=(len(NAMES), 5))
-    with open(bundle_dir / "train.mat", "r+b") as fh:
-        fh.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64")
-    for split in ("valid", "test"):
-        x, y = data[split]
-        savemat(bundle_dir / f"{split}.mat", {f"{split}xdata": to_agct(x), f"{split}data": y})
+    write_deepsea_mats(bundle_dir, data, chunk_rows=5)
     features_txt = tmp_path / "features.txt"
     features_txt.write_text("\n".join(NAMES) + "\n")
     return bundle_dir, features_txt, data
