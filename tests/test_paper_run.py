@@ -110,3 +110,36 @@ def test_inputs_went_through_each_route(paper_run: Path) -> None:
     assert genotypes["chromosome_codes"] == {"chr1": 1, "chr2": 2, "chr3": 3}
     traits = (out / "ldsc" / "summary" / "traits.tsv").read_text()
     assert len(re.findall(r"^disease_", traits, flags=re.M)) == 9
+
+
+def test_sharded_jobs_give_the_unsharded_files(paper_run: Path) -> None:
+    """On the paper routes too, variant scoring in shards (hg19, Selene) and LD scores per
+    chromosome (1000G-style reference, HapMap3 print list) write the files one job wrote,
+    byte for byte. The unsharded outputs of one model are set aside and remade sharded."""
+    from amber.variants.scores import read_scores
+
+    out = paper_run / "results" / RUN
+    (paper_run / "shards.yaml").write_text(
+        "variants: {shards: 3}\nldsc: {shard_chromosomes: true}\n"
+    )
+    scores = out / "variants" / "gwas" / "searched_1"
+    ldscores = out / "ldsc" / "ldscores" / "searched_1"
+    whole_scores = read_scores(scores / "scores.h5")
+    whole_skipped = (scores / "skipped.tsv").read_bytes()
+    whole_ld = {p.name: p.read_bytes() for p in ldscores.iterdir()}
+    for name in ("scores.h5", "skipped.tsv", "summary.json"):
+        (scores / name).unlink()
+    shutil.rmtree(ldscores)
+    targets = [str(p.relative_to(paper_run)) for p in (scores / "scores.h5", ldscores)]
+    # Targets before --configfile, which takes every file name after it.
+    result = snakemake("--cores", "2", *targets, *PAPER, "shards.yaml", cwd=paper_run)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rules = sorted(rule for rule, _ in _jobs(result.stdout + result.stderr))
+    assert rules.count("score_variants") == 3 and "merge_variant_scores" in rules, rules
+    assert rules.count("ldsc_scores") == 3 and "merge_ldscores" in rules, rules
+    sharded = read_scores(scores / "scores.h5")
+    assert sharded.keys() == whole_scores.keys()
+    for name in whole_scores:
+        assert (sharded[name] == whole_scores[name]).all(), name
+    assert (scores / "skipped.tsv").read_bytes() == whole_skipped
+    assert {p.name: p.read_bytes() for p in ldscores.iterdir()} == whole_ld

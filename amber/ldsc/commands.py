@@ -165,7 +165,10 @@ def _cmd_l2(args: argparse.Namespace) -> None:
     if args.chroms:
         missing = sorted(set(args.chroms) - set(chroms))
         if missing:
-            raise ValueError(f"{args.bfile}: no PLINK files for chromosome(s) {missing}")
+            raise ValueError(
+                f"{args.bfile}: no PLINK files for chromosome(s) {missing} (the workflow "
+                "takes the list from ldsc.reference.chromosomes)"
+            )
         chroms = [c for c in chroms if c in args.chroms]
     extract = set(Path(args.extract).read_text().split()) if args.extract else None
     print_snps = set(Path(args.print_snps).read_text().split()) if args.print_snps else None

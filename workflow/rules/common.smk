@@ -185,7 +185,7 @@ VARIANT_SETS = {
 def _ldsc_chromosomes():
     """Chromosome codes of the LD score jobs when they are split per chromosome."""
     if not LDSC_SIMULATED:
-        return list(range(1, 23))
+        return list(LDSC_REF["chromosomes"])
     if DATA["source"] == "simulate":
         return list(range(1, DATA["simulate"]["n_chroms"] + 1))
     raise ValueError(
