@@ -122,29 +122,34 @@ def test_filter_motifs_read_the_first_layer(planted) -> None:
     assert np.abs(reverse.ppm - pfm[::-1, ::-1]).mean() < 0.1
 
 
-def test_interpret_rule_on_the_tiny_run(tiny_run) -> None:
+def test_interpret_rule_on_the_tiny_run(tiny_run, tmp_path) -> None:
     """The stage's rules on the tiny workflow run: every model gets its interpretation
-    and truth.tsv, and the recovery figure reads them all."""
+    and truth.tsv, and the recovery figure reads them all. Run in a copy of the tiny run,
+    which other tests compare with a fresh run file by file."""
     import json
+    import shutil
 
     import pandas as pd
-    from workflow_runs import TINY, snakemake
+    from workflow_runs import TINY, copy_workflow, snakemake
 
-    names = sorted(p.name for p in (tiny_run / "models").iterdir() if p.is_dir())
+    work = copy_workflow(tmp_path / "w")
+    run = work / "results" / "test_tiny"
+    shutil.copytree(tiny_run, run)
+    names = sorted(p.name for p in (run / "models").iterdir() if p.is_dir())
     targets = [f"results/test_tiny/interpret/{n}/summary.json" for n in names]
     figure = "results/test_tiny/figures/interpret_recovery.png"
-    result = snakemake(*TINY, "--cores", "2", *targets, figure, timeout=1200)
+    result = snakemake(*TINY, "--cores", "2", *targets, figure, cwd=work, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    planted = set(pd.read_csv(tiny_run / "genome" / "motif_instances.tsv", sep="\t")["tf"])
+    planted = set(pd.read_csv(run / "genome" / "motif_instances.tsv", sep="\t")["tf"])
     for name in names:
-        folder = tiny_run / "interpret" / name
+        folder = run / "interpret" / name
         for file in ("attributions.h5", "motifs.h5", "motifs.meme", "matches.tsv", "logos.png"):
             assert (folder / file).stat().st_size > 0, folder / file
         truth = pd.read_csv(folder / "truth.tsv", sep="\t")
         assert set(truth["tf"]) == planted and (truth["model"] == name).all()
         auroc = truth["attribution_auroc"].dropna()
         assert ((auroc >= 0) & (auroc <= 1)).all()
-    sidecar = json.loads((tiny_run / "figures" / "interpret_recovery.json").read_text())
+    sidecar = json.loads((run / "figures" / "interpret_recovery.json").read_text())
     assert {m["model"] for m in sidecar["models"]} == set(names)
 
 
