@@ -1,4 +1,4 @@
-"""`amber` subcommands of the interpret stage: interpret, plot interpret-recovery."""
+"""`amber interpret`: explain one trained model (its figure is `amber plot interpret-recovery`)."""
 
 from __future__ import annotations
 

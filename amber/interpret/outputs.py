@@ -83,13 +83,11 @@ def write_table(path: Path, table: pd.DataFrame) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    def plain(v):
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v.item() if hasattr(v, "item") else v
+    """``data`` as JSON, non-finite numbers as null (:func:`amber.plots.render.json_safe`)."""
+    from amber.plots.render import json_safe
 
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({k: plain(v) for k, v in data.items()}, indent=1) + "\n")
+        tmp.write_text(json.dumps(json_safe(data), indent=1) + "\n")
 
 
 def write_logo_sheet(path: Path, motifs: Sequence[Motif], matches: pd.DataFrame, title: str):
@@ -98,7 +96,7 @@ def write_logo_sheet(path: Path, motifs: Sequence[Motif], matches: pd.DataFrame,
     from tangermeme.plot import plot_logo
 
     from amber.interpret.discovery import information_content
-    from amber.plots.render import new_figure, write_png_pdf
+    from amber.plots.render import new_figure, write_png
 
     shown = list(motifs)[:24]
     n_cols = 3
@@ -121,6 +119,4 @@ def write_logo_sheet(path: Path, motifs: Sequence[Motif], matches: pd.DataFrame,
         ax.axis("off")
     if not shown:
         axes.flat[0].text(0.5, 0.5, "no motifs found", ha="center", va="center")
-    pdf = path.with_suffix(".pdf")
-    write_png_pdf(fig, path, pdf, title)
-    pdf.unlink(missing_ok=True)
+    write_png(fig, path, title)

@@ -41,12 +41,12 @@ def figure_paths(out: str | Path) -> dict[str, Path]:
     return {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("png", "pdf", "json")}
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN/inf -> None (JSON has no NaN); numpy scalars -> Python numbers."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -54,12 +54,18 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_png_pdf(fig, png: str | Path, pdf: str | Path, title: str, dpi: int = 150) -> None:
-    """``fig`` as PNG and PDF, atomically, with fixed metadata (no creation date), so
-    identical runs give byte-identical files."""
+def write_png(fig, png: str | Path, title: str, dpi: int = 150) -> None:
+    """``fig`` as PNG, atomically, with fixed metadata, so identical runs give
+    byte-identical files."""
     # Temp files end in .tmp, so the format is given explicitly.
     with atomic_path(png) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Title": title, "Software": "amber"})
+
+
+def write_png_pdf(fig, png: str | Path, pdf: str | Path, title: str, dpi: int = 150) -> None:
+    """``fig`` as PNG (:func:`write_png`) and PDF, atomically, with fixed metadata (no
+    creation date), so identical runs give byte-identical files."""
+    write_png(fig, png, title, dpi)
     with atomic_path(pdf) as tmp:
         fig.savefig(
             tmp, format="pdf", metadata={"Title": title, "Creator": "amber", "CreationDate": None}
@@ -72,7 +78,7 @@ def save_figure(fig, out: str | Path, sidecar: dict[str, Any], dpi: int = 150) -
     title = str(sidecar.get("title", paths["png"].stem))
     write_png_pdf(fig, paths["png"], paths["pdf"], title, dpi)
     with atomic_path(paths["json"]) as tmp:
-        tmp.write_text(json.dumps(_json_safe(sidecar), indent=1) + "\n")
+        tmp.write_text(json.dumps(json_safe(sidecar), indent=1) + "\n")
     return paths["png"]
 
 
