@@ -67,6 +67,35 @@ def precision_name(enabled: bool) -> str:
     return "bfloat16 autocast" if enabled else "float32"
 
 
+def save_checkpoint(path: str | Path, fingerprint: str, state: dict) -> None:
+    """Write a resume checkpoint: ``state`` plus the run's ``fingerprint`` (what a resume
+    must match) and CPU thread count (see :func:`resume_threads`)."""
+    from amber.fileio import save_torch
+
+    payload = {"fingerprint": fingerprint, **state, "threads": torch.get_num_threads()}
+    save_torch(payload, path)
+
+
+def resume_checkpoint(path: str | Path, fingerprint: str, what: str) -> dict | None:
+    """The checkpoint :func:`save_checkpoint` wrote at ``path``, or None when there is none.
+
+    A checkpoint of another run (other settings or data: another ``fingerprint``) is
+    refused with one line naming it; a resumed run gets the thread count it began with.
+    ``what`` names the run in that line ("search", "training run").
+    """
+    from amber.fileio import load_torch
+
+    if not Path(path).exists():
+        return None
+    ckpt = load_torch(path)
+    if ckpt.get("fingerprint") != fingerprint:
+        raise RuntimeError(
+            f"{path} belongs to a {what} with other settings or data; delete it to start afresh"
+        )
+    resume_threads(ckpt.get("threads"), path)
+    return ckpt
+
+
 def resume_threads(saved: int | None, checkpoint: str | Path) -> None:
     """Resume with the CPU thread count the run began with.
 

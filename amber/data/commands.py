@@ -82,8 +82,9 @@ def _cmd_download(args: argparse.Namespace) -> None:
 def _cmd_extract(args: argparse.Namespace) -> None:
     from amber.data.download import extract_tar
 
-    extract_tar(args.archive, args.out_dir, members=args.members, flatten=args.flatten)
-    log.info("extracted %s into %s", args.archive, args.out_dir)
+    for archive in args.archive:  # in order: a later archive's file replaces an earlier's
+        extract_tar(archive, args.out_dir, members=args.members, flatten=args.flatten)
+        log.info("extracted %s into %s", archive, args.out_dir)
 
 
 def _counts(summary: dict) -> str:
@@ -224,10 +225,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_cmd_download)
 
-    p = sub.add_parser("extract", help="safely extract members of a tar archive")
-    p.add_argument("--archive", type=Path, required=True)
+    p = sub.add_parser("extract", help="safely extract members of tar archives into one folder")
+    p.add_argument("--archive", type=Path, nargs="+", required=True, help="one or more archives")
     add_out_dir(p)
-    p.add_argument("--members", nargs="*", default=None, help="base names to extract")
+    p.add_argument(
+        "--members", nargs="*", default=None, help="base names to extract (from every archive)"
+    )
     p.add_argument(
         "--flatten", action="store_true", help="drop folders inside the archive from the paths"
     )

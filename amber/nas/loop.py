@@ -44,8 +44,15 @@ import torch
 from torch import nn
 
 from amber.data.loader import batches_for_step, dataset_info, positive_rates, read_subsample
-from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_torch, save_torch
+from amber.device import (
+    autocast,
+    pick_device,
+    precision_name,
+    resume_checkpoint,
+    save_checkpoint,
+    use_bf16,
+)
+from amber.fileio import atomic_path, save_torch
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
 from amber.nas.config import SearchConfig
@@ -482,14 +489,8 @@ def run_search(
     state = SearchState.start(space, info["seq_len"], info["n_features"], config, device)
 
     ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        ckpt = load_torch(ckpt_path)
-        if ckpt["fingerprint"] != fingerprint:
-            raise RuntimeError(
-                f"{ckpt_path} belongs to a search with other settings or data; "
-                "delete it to start afresh"
-            )
-        resume_threads(ckpt.get("threads"), ckpt_path)
+    ckpt = resume_checkpoint(ckpt_path, fingerprint, "search")
+    if ckpt is not None:
         state.load_state_dict(ckpt)
         torch.set_rng_state(ckpt["torch_rng"])
         log.info("resuming search from %s after step %d", ckpt_path, state.progress["step"])
@@ -500,13 +501,9 @@ def run_search(
         start_at_prior_(state.supernet, positive_rates(train_h5))
 
     def on_step(s: SearchState) -> None:
-        payload = {
-            "fingerprint": fingerprint,
-            **s.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "threads": torch.get_num_threads(),
-        }
-        save_torch(payload, ckpt_path)
+        save_checkpoint(
+            ckpt_path, fingerprint, {**s.state_dict(), "torch_rng": torch.get_rng_state()}
+        )
         if s.progress["history"]:
             _write_outputs(out_dir, s.progress, space, s.controller)
 

@@ -42,8 +42,15 @@ from amber.data.loader import (
     read_subsample,
     with_reverse_complement,
 )
-from amber.device import autocast, pick_device, precision_name, resume_threads, use_bf16
-from amber.fileio import atomic_path, load_torch, save_torch
+from amber.device import (
+    autocast,
+    pick_device,
+    precision_name,
+    resume_checkpoint,
+    save_checkpoint,
+    use_bf16,
+)
+from amber.fileio import atomic_path
 from amber.metrics import aupr_per_feature, auroc_per_feature
 from amber.nas.arch import Architecture
 from amber.nas.child import count_parameters, he_init_
@@ -373,14 +380,8 @@ def train_model(
     state = FitState.start(model, config)
 
     ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        ckpt = load_torch(ckpt_path)
-        if ckpt.get("fingerprint") != fingerprint:
-            raise RuntimeError(
-                f"{ckpt_path} belongs to a training run with other settings or data; "
-                "delete it to start afresh"
-            )
-        resume_threads(ckpt.get("threads"), ckpt_path)
+    ckpt = resume_checkpoint(ckpt_path, fingerprint, "training run")
+    if ckpt is not None:
         state.load_state_dict(ckpt)
         _set_rng_states(ckpt["rng"], device)
         log.info("resuming training from %s after epoch %d", ckpt_path, state.progress["epoch"])
@@ -414,13 +415,7 @@ def train_model(
         )
 
     def on_epoch(s: FitState) -> None:
-        checkpoint = {
-            "fingerprint": fingerprint,
-            **s.state_dict(),
-            "rng": _rng_states(device),
-            "threads": torch.get_num_threads(),
-        }
-        save_torch(checkpoint, ckpt_path)
+        save_checkpoint(ckpt_path, fingerprint, {**s.state_dict(), "rng": _rng_states(device)})
         _write_epochs(out_dir / EPOCHS, s.history)
 
     state = fit(

@@ -12,29 +12,28 @@ LDSC_TRAITS = [
 ]
 # The simulated genome has motif instances and regulatory elements; a BED genome has not.
 LDSC_SIM_GENOME = DATA["source"] == "simulate"
-# Reference panel (PLINK, @ = chromosome), its folder, and the frequency files.
-LDSC_BFILE_DIR = (
-    f"{LDSC_OUT}/genotypes/reference" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/plink"
-)
-LDSC_BFILE = f"{LDSC_BFILE_DIR}/" + ("ref.@" if LDSC_SIMULATED else f"{LDSC_REF['plink_prefix']}@")
-LDSC_FRQ_DIR = LDSC_BFILE_DIR if LDSC_SIMULATED else f"{LDSC_OUT}/reference/frq"
-LDSC_FRQ = f"{LDSC_FRQ_DIR}/" + ("ref.@" if LDSC_SIMULATED else f"{LDSC_REF['frq_prefix']}@")
-LDSC_BASELINE_DIR = (
-    f"{LDSC_OUT}/ldscores/baseline" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/baseline"
-)
-LDSC_BASELINE = f"{LDSC_BASELINE_DIR}/" + (
-    "baseline.@" if LDSC_SIMULATED else f"{LDSC_REF['baseline_prefix']}@"
-)
-LDSC_WEIGHTS_DIR = (
-    f"{LDSC_OUT}/ldscores/weights" if LDSC_SIMULATED else f"{LDSC_OUT}/reference/weights"
-)
-LDSC_WEIGHTS = f"{LDSC_WEIGHTS_DIR}/" + (
-    "weights.@" if LDSC_SIMULATED else f"{LDSC_REF['weights_prefix']}@"
-)
-LDSC_SUMSTATS = (
-    f"{LDSC_OUT}/gwas/{{trait}}.sumstats.gz"
+# Both routes write one layout; only the file prefixes differ (the simulator's own, or
+# those inside the reference archives). @ = chromosome.
+#   genotypes/reference/  PLINK panel and allele frequencies
+#   genotypes/snps.vcf, genotypes.json  the panel's SNPs, scored by every model
+#   ldscores/<set>/       LD scores: baseline and weights (simulated: computed here;
+#                         reference: extracted), every model, the truth
+#   gwas/<trait>.sumstats.gz  summary statistics (simulated, or munged downloads)
+LDSC_PREFIX = (
+    {"plink": "ref.", "frq": "ref.", "baseline": "baseline.", "weights": "weights."}
     if LDSC_SIMULATED
-    else f"{LDSC_OUT}/sumstats/{{trait}}.sumstats.gz"
+    else {part: LDSC_REF[f"{part}_prefix"] for part in ("plink", "frq", "baseline", "weights")}
+)
+LDSC_PANEL = f"{LDSC_OUT}/genotypes/reference"
+LDSC_BFILE = f"{LDSC_PANEL}/{LDSC_PREFIX['plink']}@"
+LDSC_FRQ = f"{LDSC_PANEL}/{LDSC_PREFIX['frq']}@"
+LDSC_BASELINE = f"{LDSC_OUT}/ldscores/baseline/{LDSC_PREFIX['baseline']}@"
+LDSC_WEIGHTS = f"{LDSC_OUT}/ldscores/weights/{LDSC_PREFIX['weights']}@"
+LDSC_SUMSTATS = f"{LDSC_OUT}/gwas/{{trait}}.sumstats.gz"
+# LD score sets this workflow computes (on the reference route baseline and weights are
+# extracted into the same folders instead).
+LDSC_COMPUTED_SET = (
+    "[A-Za-z0-9_-]+" if LDSC_SIMULATED else "(?!(?:baseline|weights)$)[A-Za-z0-9_-]+"
 )
 # Annotation sets regressed against the baseline: every model, plus the truth if simulated.
 LDSC_TESTED = [*model_names(), *(["truth"] if LDSC_SIMULATED else [])]
@@ -46,7 +45,7 @@ if LDSC_SIMULATED:
         input:
             fasta=lambda wildcards: genome_inputs(wildcards)["fasta"],
         output:
-            reference=directory(f"{LDSC_OUT}/genotypes/reference"),
+            reference=directory(LDSC_PANEL),
             panel=directory(f"{LDSC_OUT}/genotypes/panel"),
             vcf=f"{LDSC_OUT}/genotypes/snps.vcf",
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",
@@ -81,12 +80,12 @@ if LDSC_SIMULATED:
     rule simulate_gwas:
         input:
             unpack(genome_inputs),
-            reference=f"{LDSC_OUT}/genotypes/reference",
+            reference=LDSC_PANEL,
             panel=f"{LDSC_OUT}/genotypes/panel",
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",
             motifs=[f"{OUT}/genome/motif_instances.tsv"] if LDSC_SIM_GENOME else [],
         output:
-            sumstats=expand(f"{LDSC_OUT}/gwas/{{trait}}.sumstats.gz", trait=LDSC_TRAITS),
+            sumstats=expand(LDSC_SUMSTATS, trait=LDSC_TRAITS),
             truth=directory(f"{LDSC_OUT}/gwas/truth"),
             truth_json=f"{LDSC_OUT}/gwas/truth.json",
         log:
@@ -118,7 +117,7 @@ if LDSC_SIMULATED:
 
     rule ldsc_baseline_annot:
         input:
-            reference=f"{LDSC_OUT}/genotypes/reference",
+            reference=LDSC_PANEL,
             summary=f"{LDSC_OUT}/genotypes/genotypes.json",
             fasta=lambda wildcards: genome_inputs(wildcards)["fasta"],
             elements=[f"{OUT}/genome/elements.tsv"] if LDSC_SIM_GENOME else [],
@@ -146,17 +145,26 @@ if LDSC_SIMULATED:
 
 else:
 
+    # Archives extracted into each folder of the layout above.
+    LDSC_ARCHIVES = {
+        "genotypes/reference": ["plink", "frq"],
+        "ldscores/baseline": ["baseline"],
+        "ldscores/weights": ["weights"],
+    }
+
     rule ldsc_extract_reference:
         input:
-            lambda wildcards: downloaded(LDSC_REF[wildcards.part]),
+            lambda wildcards: [
+                downloaded(LDSC_REF[part]) for part in LDSC_ARCHIVES[wildcards.folder]
+            ],
         output:
-            directory(f"{LDSC_OUT}/reference/{{part}}"),
+            directory(f"{LDSC_OUT}/{{folder}}"),
         log:
-            f"{LOGS}/ldsc_extract_reference/{{part}}.log",
+            f"{LOGS}/ldsc_extract_reference/{{folder}}.log",
         benchmark:
-            f"{LOGS}/benchmarks/ldsc_extract_reference/{{part}}.tsv",
+            f"{LOGS}/benchmarks/ldsc_extract_reference/{{folder}}.tsv",
         wildcard_constraints:
-            part="plink|baseline|weights|frq",
+            folder="|".join(LDSC_ARCHIVES),
         threads: 1
         resources:
             mem_mb=2000,
@@ -168,7 +176,7 @@ else:
 
     rule ldsc_reference_vcf:
         input:
-            plink=f"{LDSC_OUT}/reference/plink",
+            panel=LDSC_PANEL,
             fasta=genome_fasta(),
         output:
             vcf=f"{LDSC_OUT}/genotypes/snps.vcf",
@@ -195,10 +203,10 @@ else:
             sumstats=lambda wildcards: downloaded(
                 {t["name"]: t["file"] for t in LDSC_REF["traits"]}[wildcards.trait]
             ),
-            plink=f"{LDSC_OUT}/reference/plink",
+            panel=LDSC_PANEL,
         output:
-            sumstats=f"{LDSC_OUT}/sumstats/{{trait}}.sumstats.gz",
-            counts=f"{LDSC_OUT}/sumstats/{{trait}}.json",
+            sumstats=LDSC_SUMSTATS,
+            counts=f"{LDSC_OUT}/gwas/{{trait}}.json",
         log:
             f"{LOGS}/ldsc_munge/{{trait}}.log",
         benchmark:
@@ -225,7 +233,7 @@ rule ldsc_annot:
     input:
         scores=f"{OUT}/variants/gwas/{{model}}/scores.h5",
         features=f"{OUT}/data/features.tsv",
-        reference=LDSC_BFILE_DIR,
+        reference=LDSC_PANEL,
         summary=f"{LDSC_OUT}/genotypes/genotypes.json",
     output:
         directory(f"{LDSC_OUT}/annot/{{model}}"),
@@ -266,7 +274,7 @@ LDSC_SCORE_LOG = "{aset}/{chrom}" if LDSC_SHARDED else "{aset}"
 
 rule ldsc_scores:
     input:
-        reference=LDSC_BFILE_DIR,
+        reference=LDSC_PANEL,
         annot=lambda wildcards: (
             []
             if wildcards.aset == "weights"
@@ -282,7 +290,7 @@ rule ldsc_scores:
     benchmark:
         f"{LOGS}/benchmarks/ldsc_scores/{LDSC_SCORE_LOG}.tsv",
     wildcard_constraints:
-        aset="[A-Za-z0-9_-]+",
+        aset=LDSC_COMPUTED_SET,
         chrom="[0-9]+",
     params:
         bfile=LDSC_BFILE,
@@ -320,7 +328,7 @@ if LDSC_SHARDED:
         benchmark:
             f"{LOGS}/benchmarks/merge_ldscores/{{aset}}.tsv",
         wildcard_constraints:
-            aset="[A-Za-z0-9_-]+",
+            aset=LDSC_COMPUTED_SET,
         threads: 1
         resources:
             mem_mb=1000,
@@ -336,9 +344,9 @@ if LDSC_SHARDED:
 rule ldsc_h2:
     input:
         sumstats=expand(LDSC_SUMSTATS, trait=LDSC_TRAITS),
-        baseline=LDSC_BASELINE_DIR,
-        weights=LDSC_WEIGHTS_DIR,
-        frq=LDSC_FRQ_DIR,
+        baseline=f"{LDSC_OUT}/ldscores/baseline",
+        weights=f"{LDSC_OUT}/ldscores/weights",
+        frq=LDSC_PANEL,
         tested=lambda wildcards: (
             [] if wildcards.aset == "baseline" else f"{LDSC_OUT}/ldscores/{wildcards.aset}"
         ),
