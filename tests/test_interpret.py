@@ -4,6 +4,9 @@ the scores against planted motifs, on a toy problem whose answer is known
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +21,7 @@ from interpret_planted import (
 
 from amber.interpret import attributions, discovery, matching, pipeline
 
+ROOT = Path(__file__).resolve().parents[1]
 SEQ_LEN = 160
 N_SEQS = 240
 
@@ -90,6 +94,50 @@ def test_deep_lift_shap_sums_to_the_logit_difference_and_ism_agrees(planted) -> 
         a, b = site["start"] - start[i], site["end"] - start[i]
         assert a <= int((hyp[i] * xs[i]).sum(0).argmax()) < b
         assert a <= int((ism[i, 0] * xs[i]).sum(0).abs().argmax()) < b
+
+
+def _network(kind: str, seq_len: int) -> torch.nn.Module:
+    """A child of the demo space (every op kind, skips) or a baseline, He-initialised."""
+    from amber.nas.arch import Architecture
+    from amber.nas.child import build_child
+    from amber.nas.ops import he_init_
+    from amber.nas.space import load_space
+    from amber.train.baselines import PlainCNN, load_baseline_spec
+
+    torch.manual_seed(0)
+    if kind.startswith("demo"):
+        ops = ("maxpool4", "conv8", "avgpool4", "dilconv4", "identity", "conv4")
+        layers = [{"op": op, "skips": [1] * i} for i, op in enumerate(ops)]
+        arch = Architecture.from_json({"model_space": kind, "layers": layers})
+        net = build_child(arch, load_space(ROOT / f"config/model_spaces/{kind}.yaml"), seq_len, 3)
+    else:
+        net = PlainCNN(load_baseline_spec(ROOT / f"config/baselines/{kind}.json"), seq_len, 3)
+    return he_init_(net).eval()
+
+
+@pytest.mark.parametrize("kind", ["demo", "demo_global_max", "cnn3", "conv_globalmax"])
+def test_deep_lift_shap_is_exact_on_every_kind_of_network(kind: str) -> None:
+    """With tangermeme's own rules, the attributions of each (sequence, reference) pair
+    sum to the logit difference (convergence delta < 1e-3) on NAS children with every op,
+    skips, flatten and global-max heads, and on baselines: every nonlinearity is a
+    module DeepLIFT sees. A functional ReLU or max would be taken as linear and fail."""
+    from tangermeme.deep_lift_shap import deep_lift_shap
+
+    seq_len = 400
+    net = attributions.logit_model(_network(kind, seq_len))
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (4, seq_len)), 4).float().mT
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # tangermeme warns on a large delta
+        deep_lift_shap(net, x, target=1, n_shuffles=3, warning_threshold=1e-3, random_state=0)
+    # The same check fails for a global max taken as a function (the control).
+    if kind.endswith("globalmax") or kind.endswith("global_max"):
+        pool = next(m for m in net.modules() if type(m).__name__ == "HeadPool")
+        pool.max_pool = None
+        pool.kind = "amax"
+        pool.forward = lambda h: h.amax(dim=(2, 3))
+        with warnings.catch_warnings(), pytest.raises(RuntimeWarning, match="Convergence"):
+            warnings.simplefilter("error", RuntimeWarning)
+            deep_lift_shap(net, x, target=1, n_shuffles=3, warning_threshold=1e-3, random_state=0)
 
 
 def test_hand_set_planted_filter_is_recovered_with_auroc_near_one(planted, jaspar) -> None:

@@ -334,7 +334,8 @@ def test_global_pool_heads(demo, pool):
     x = _onehot(3, 200, seed=7)
     with torch.no_grad():
         torch.testing.assert_close(net(x, arch), child(x))
-        h = torch.randn(3, space.filters[-1], 1, 7)  # a last-block output (B, C, 1, L)
+        length = space.block_lengths(200)[-1]
+        h = torch.randn(3, space.filters[-1], 1, length)  # a last-block output (B, C, 1, L)
         z = h.mean(dim=(2, 3)) if pool == "global_avg" else h.amax(dim=(2, 3))
         fc1, fc2 = net.head.fc1, net.head.fc2
         torch.testing.assert_close(net.head(h), fc2(torch.relu(fc1(z))))

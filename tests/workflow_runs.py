@@ -19,7 +19,14 @@ WORKFLOW_PARTS = ["workflow", "config", "resources", "envs", "tests/configs"]
 # Fields that measure the machine, not the computation: wall time and memory. They are
 # the only things allowed to differ between two runs of one config on one machine.
 TIMING_FIELDS = frozenset(
-    {"seconds", "seconds_this_run", "train_seconds", "score_seconds", "peak_rss_mb"}
+    {
+        "seconds",
+        "seconds_this_run",
+        "train_seconds",
+        "score_seconds",
+        "attribution_seconds",
+        "peak_rss_mb",
+    }
 )
 # Written into the run folder by a test, not by the workflow.
 NOT_OUTPUTS = frozenset({"report.html"})

@@ -6,18 +6,14 @@ DeepLIFT/SHAP (:func:`deep_lift_shap`) explains one output (a logit) per call ag
 contributions ``(N, 4, L)`` (what each base would contribute at each position), which
 is what TF-MoDISco takes; the actual contribution is that times the one-hot sequence.
 
-tangermeme applies DeepLIFT's rules by hooks on ``torch.nn`` modules (``nn.ReLU``,
-``nn.MaxPool1d``, ...). Our networks call ``F.relu`` and the pools as functions inside
-their blocks (:mod:`amber.nas.ops`, :mod:`amber.train.baselines`), where no hook sees
-them, and a function left alone is treated as linear (wrong multipliers, large
-convergence deltas). So every block that holds such a function gets tangermeme's
-``integrated_gradients_op`` through ``additional_nonlinear_ops``: the block's multiplier
-is its Jacobian integrated from the reference's activation to the input's (Gauss-Legendre,
-``IG_NODES`` nodes), which keeps DeepLIFT's summation-to-delta property block by block.
-Blocks so treated: ``ConvOp``, ``PoolOp``, ``Reduction`` and ``Head`` of the NAS networks,
-``ConvBlock`` of the baselines. A baseline's dense ReLU sits in ``PlainCNN.forward_logits``
-itself; :class:`PlainLogits` runs the same computation with that ReLU as an ``nn.ReLU``
-module (DeepLIFT's rescale rule, checked equal to ``forward_logits`` when built).
+tangermeme applies DeepLIFT's rules by hooks on ``torch.nn`` modules (the rescale rule on
+``nn.ReLU``, Captum's max-pool rule on ``nn.MaxPool2d``) and treats anything else as
+linear. Every nonlinearity of our networks is such a module (:mod:`amber.nas.ops`,
+:mod:`amber.train.baselines`; a head's global max is an ``nn.MaxPool2d`` over the whole
+length), so DeepLIFT/SHAP runs with tangermeme's own rules and its attributions sum to
+the logit difference from each reference (tested on every kind of network). Until the
+ReLUs and pools were modules, every block needed tangermeme's integrated-gradients rule:
+several times slower, and inexact for a global max.
 
 ISM (:func:`ism`) scores every single-base substitution with tangermeme's
 ``saturation_mutagenesis`` (fastISM where it pays); it needs no rules but costs 3L
@@ -29,15 +25,9 @@ from __future__ import annotations
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from amber.nas.ops import ConvOp, Head, PoolOp, Reduction
-from amber.train.baselines import ConvBlock, PlainCNN
 from amber.train.model_io import ReverseComplementAverage
-
-IG_NODES = 8  # quadrature nodes of the per-block integrated-gradients rule
-BLOCK_TYPES: tuple[type[nn.Module], ...] = (ConvOp, PoolOp, Reduction, Head, ConvBlock)
 
 
 class Logits(nn.Module):
@@ -51,59 +41,21 @@ class Logits(nn.Module):
         return self.model.forward_logits(x)
 
 
-class PlainLogits(nn.Module):
-    """``PlainCNN.forward_logits`` with its dense ReLU as an ``nn.ReLU`` module, so that
-    DeepLIFT's rescale rule applies to it. Built by :func:`logit_model`, which checks it
-    against ``forward_logits``."""
-
-    def __init__(self, model: PlainCNN) -> None:
-        super().__init__()
-        self.model = model
-        self.relu = nn.ReLU()
-
-    def forward(self, x: Tensor) -> Tensor:
-        m = self.model
-        h = x.unsqueeze(2)
-        for block in m.convs:
-            h = block(h)
-        if m.head_pool == "flatten":
-            z = h.flatten(1)
-        elif m.head_pool == "global_max":
-            z = h.amax(dim=(2, 3))
-        else:
-            z = h.mean(dim=(2, 3))
-        return m.fc2(m.hidden_dropout(self.relu(m.fc1(z))))
-
-
 def logit_model(model: nn.Module) -> nn.Module:
     """The module whose ``forward`` gives ``model``'s logits, in eval mode.
 
-    Raises ``TypeError`` for a model without ``forward_logits``.
+    Raises ``TypeError`` for a model without ``forward_logits``, and for a
+    reverse-complement average: it runs every module twice per forward, while DeepLIFT's
+    hooks keep one input per module.
     """
-    if isinstance(model, PlainCNN):
-        wrapped: nn.Module = PlainLogits(model)
-        with torch.no_grad():
-            x = F.one_hot(torch.randint(0, 4, (2, model.seq_len)), 4).float().transpose(1, 2)
-            expected = model.eval().forward_logits(x)
-            if not torch.allclose(wrapped.eval()(x), expected, rtol=1e-4, atol=1e-5):
-                raise RuntimeError("PlainLogits no longer computes PlainCNN.forward_logits")
-        return wrapped.eval()
-    if isinstance(model, ReverseComplementAverage) and isinstance(model.model, PlainCNN):
+    if isinstance(model, ReverseComplementAverage):
         raise TypeError(
-            "attributions of a reverse-complement-averaged baseline: load it with rc_average=False"
+            "attributions of a reverse-complement-averaged model: load it with "
+            "rc_average=False (attributions then explain the forward strand)"
         )
     if not hasattr(model, "forward_logits"):
         raise TypeError(f"{type(model).__name__} has no forward_logits; cannot explain logits")
     return Logits(model).eval()
-
-
-def nonlinear_ops(K: int = IG_NODES) -> dict[type[nn.Module], object]:
-    """``additional_nonlinear_ops`` for tangermeme: the integrated-gradients rule for each
-    block type that holds a functional nonlinearity (see the module docstring)."""
-    from tangermeme.deep_lift_shap import integrated_gradients_op
-
-    rule = integrated_gradients_op(K=K, name="amber_block")
-    return dict.fromkeys(BLOCK_TYPES, rule)
 
 
 def deep_lift_shap(
@@ -120,8 +72,8 @@ def deep_lift_shap(
 
     ``model`` is a loaded model (its logits are explained, see :func:`logit_model`), ``x``
     float one-hot ``(N, 4, L)`` A,C,G,T. References: ``n_shuffles`` dinucleotide shuffles
-    of each sequence, seeded by ``seed``. Convergence-delta warnings of tangermeme are
-    silenced (the per-block integrals are exact only to quadrature).
+    of each sequence, seeded by ``seed``. tangermeme's convergence-delta warnings are
+    silenced: its absolute threshold (1e-3) flags float32 rounding on large models.
     """
     from tangermeme.deep_lift_shap import deep_lift_shap as tm_deep_lift_shap
 
@@ -139,7 +91,6 @@ def deep_lift_shap(
             batch_size=batch_size,
             n_shuffles=n_shuffles,
             hypothetical=True,
-            additional_nonlinear_ops=nonlinear_ops(),
             device=torch.device(device),
             random_state=seed,
             only_warn=True,

@@ -62,7 +62,7 @@ def _cmd_interpret(args: argparse.Namespace) -> None:
     instances = read_motif_instances(args.instances) if args.instances else None
     planted = truth.planted_motifs(instances) if instances is not None else {}
     db = matching.jaspar_collection(JASPAR_RELEASE, include=planted)
-    model = load_model(args.model, device=device)
+    model = load_model(args.model, device=device, rc_average=False)  # one strand
     start = time.perf_counter()
     interp = pipeline.interpret(model, x, rows, feats, db, config, device=device)
     seconds = time.perf_counter() - start
@@ -92,6 +92,7 @@ def _cmd_interpret(args: argparse.Namespace) -> None:
         "n_filter_motifs": int(sum(m.source == "filter" for m in interp.motifs)),
         "n_matched": int(matches["significant"].sum()),
         "seconds": round(seconds, 1),
+        "attribution_seconds": round(interp.attribution_seconds, 1),
         "device": str(device),
     }
     if instances is not None:

@@ -10,6 +10,7 @@ the motifs it finds are the model's vocabulary across factors.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ class Interpretation:
     patterns: tuple  # modisco-lite's (pos_patterns, neg_patterns), for its HDF5 writer
     p: np.ndarray  # (motifs, database) TOMTOM p-values
     q: np.ndarray  # (motifs, database) q-values
+    attribution_seconds: float  # wall time of the DeepLIFT/SHAP attributions
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Actual contributions ``(P, L)``: hypothetical x one-hot, summed over bases."""
@@ -104,6 +106,7 @@ def interpret(
     xt = torch.as_tensor(x, dtype=torch.float32)
     length = x.shape[-1]
     hyp = np.zeros((len(rows), 4, length), dtype=np.float32)
+    started = time.perf_counter()
     for f in Progress(np.unique(features), desc="attributions", total=len(np.unique(features))):
         idx = np.flatnonzero(features == f)
         hyp[idx] = attributions.deep_lift_shap(
@@ -115,6 +118,7 @@ def interpret(
             device=device,
             seed=config.seed,
         ).numpy()
+    attribution_seconds = time.perf_counter() - started
     ism_pairs = np.arange(min(config.ism_sequences, len(rows)))
     ism = np.zeros((len(ism_pairs), 4, length), dtype=np.float32)
     for r in np.unique(rows[ism_pairs]):
@@ -132,7 +136,9 @@ def interpret(
         min_sites=config.filter_min_sites,
     )
     p, q = matching.tomtom([m.ppm for m in motifs], db)
-    return Interpretation(rows, features, hyp, ism_pairs, ism, motifs, (pos, neg), p, q)
+    return Interpretation(
+        rows, features, hyp, ism_pairs, ism, motifs, (pos, neg), p, q, attribution_seconds
+    )
 
 
 def match_table(interp: Interpretation, db: matching.MotifDatabase, q_threshold: float):

@@ -89,15 +89,21 @@ def conv_bn(x: Tensor, conv: SameConv1d, bn: nn.BatchNorm2d) -> Tensor:
     return conv.apply_weights(x, weight, bn.bias - bn.running_mean * scale)
 
 
-def max_pool_same(h: Tensor, size: int, left: int, right: int) -> Tensor:
-    """Stride-1 max-pool with -inf padding ``(left, right)``: output length = input length.
+def max_pool_same(h: Tensor, pool: nn.MaxPool2d, left: int, right: int) -> Tensor:
+    """Stride-1 max-pool of ReLU outputs, padded ``(left, right)``: output length = input
+    length. ``pool`` is the ``nn.MaxPool2d((1, size), 1)`` that runs under autograd (a
+    module, so that DeepLIFT's max-pool rule applies to it in :mod:`amber.interpret`).
 
-    Without autograd it is a running maximum over shifted views, ~3x faster on CPU than
-    ``max_pool2d`` (which computes argmax indices even then) and bit-identical to it.
+    The padding is zeros: the inputs are >= 0, so every window's maximum is that of its
+    real positions, as with -inf padding, but a DeepLIFT reference differs from the
+    input by 0 there, not by inf - inf. Without autograd it is a running maximum over
+    shifted views, ~3x faster on CPU than ``max_pool2d`` (which computes argmax indices
+    even then) and bit-identical to it.
     """
-    h = F.pad(h, (left, right), value=float("-inf"))
+    h = F.pad(h, (left, right))
     if torch.is_grad_enabled() and h.requires_grad:
-        return F.max_pool2d(h, (1, size), 1)
+        return pool(h)
+    size = pool.kernel_size[-1]
     length = h.shape[-1] - size + 1
     out = h[..., :length]
     for shift in range(1, size):
@@ -106,15 +112,21 @@ def max_pool_same(h: Tensor, size: int, left: int, right: int) -> Tensor:
 
 
 class ConvOp(nn.Module):
-    """Conv ("same" length) -> BatchNorm -> ReLU."""
+    """Conv ("same" length) -> BatchNorm -> ReLU.
+
+    Nonlinearities here are modules (``nn.ReLU``, ``nn.MaxPool2d``), not functions: the
+    DeepLIFT rules of :mod:`amber.interpret` attach to modules (no parameters, so saved
+    weights are unchanged).
+    """
 
     def __init__(self, channels: int, kernel: int, dilation: int = 1) -> None:
         super().__init__()
         self.conv = SameConv1d(channels, channels, kernel, dilation)
         self.bn = nn.BatchNorm2d(channels)
+        self.act = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(conv_bn(x, self.conv, self.bn))
+        return self.act(conv_bn(x, self.conv, self.bn))
 
 
 class PoolOp(nn.Module):
@@ -132,6 +144,8 @@ class PoolOp(nn.Module):
             raise ValueError(f"pool kind must be 'max' or 'avg', got {kind!r}")
         self.conv = SameConv1d(channels, channels, 1)
         self.bn = nn.BatchNorm2d(channels)
+        self.act = nn.ReLU()
+        self.max_pool = nn.MaxPool2d((1, size), 1) if kind == "max" else None
         self.kind = kind
         self.size = size
         self.left = (size - 1) // 2
@@ -141,9 +155,9 @@ class PoolOp(nn.Module):
             self.register_buffer("box", torch.ones(channels, 1, 1, size), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(conv_bn(x, self.conv, self.bn))
-        if self.kind == "max":
-            h = max_pool_same(h, self.size, self.left, self.right)
+        h = self.act(conv_bn(x, self.conv, self.bn))
+        if self.max_pool is not None:
+            h = max_pool_same(h, self.max_pool, self.left, self.right)
         else:
             length, channels = h.shape[-1], h.shape[1]
             sums = F.conv2d(
@@ -266,9 +280,36 @@ class Reduction(nn.Module):
         super().__init__()
         self.conv = SameConv1d(in_channels, out_channels, 1)
         self.pool = pool
+        self.max_pool = nn.MaxPool2d((1, pool), (1, pool), ceil_mode=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(self.conv(x), (1, self.pool), (1, self.pool), ceil_mode=True)
+        return self.max_pool(self.conv(x))
+
+
+class HeadPool(nn.Module):
+    """``(B, C, 1, length)`` -> ``(B, features)``: ``flatten`` (channel-major, as
+    ``Conv1d`` features would flatten), ``global_avg`` or ``global_max`` over positions.
+
+    The global max is an ``nn.MaxPool2d`` over the whole length (the same values as
+    ``amax``), so that DeepLIFT's max-pool rule applies to it in :mod:`amber.interpret`.
+    """
+
+    def __init__(self, kind: str, length: int) -> None:
+        super().__init__()
+        if kind not in HEAD_POOLS:
+            raise ValueError(f"head pool must be one of {HEAD_POOLS}, got {kind!r}")
+        self.kind = kind
+        self.max_pool = nn.MaxPool2d((1, length)) if kind == "global_max" else None
+
+    def forward(self, h: Tensor) -> Tensor:
+        if self.max_pool is not None:
+            return self.max_pool(h).flatten(1)
+        if self.kind == "global_avg":
+            return h.mean(dim=tuple(range(2, h.dim())))
+        return h.flatten(1)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}"
 
 
 class Head(nn.Module):
@@ -281,26 +322,20 @@ class Head(nn.Module):
     """
 
     def __init__(
-        self, in_features: int, hidden: int, n_features: int, dropout: float, pool: str
+        self, in_features: int, hidden: int, n_features: int, dropout: float, pool: str, length: int
     ) -> None:
         super().__init__()
-        if pool not in HEAD_POOLS:
-            raise ValueError(f"head pool must be one of {HEAD_POOLS}, got {pool!r}")
         self.pool = pool
+        self.collapse = HeadPool(pool, length)
         self.dropout = Dropout(dropout)
         self.fc1 = nn.Linear(in_features, hidden)
+        self.act = nn.ReLU()
         self.fc2 = nn.Linear(hidden, n_features)
 
     def forward(self, h: Tensor) -> Tensor:
         with torch.autocast(h.device.type, enabled=False):
-            h = h.float()
-            if self.pool == "flatten":
-                z = h.flatten(1)  # channel-major, as Conv1d features would flatten
-            elif self.pool == "global_avg":
-                z = h.mean(dim=(2, 3))
-            else:
-                z = h.amax(dim=(2, 3))
-            return self.fc2(F.relu(self.fc1(self.dropout(z))))
+            z = self.collapse(h.float())
+            return self.fc2(self.act(self.fc1(self.dropout(z))))
 
     def extra_repr(self) -> str:
         return f"pool={self.pool!r}"
@@ -350,7 +385,14 @@ def build_reductions(space: ModelSpace, skel: Skeleton) -> nn.ModuleList:
 
 
 def build_head(space: ModelSpace, skel: Skeleton, n_features: int, pool: str) -> Head:
-    return Head(skel.head_inputs(pool), space.head_hidden, n_features, space.head_dropout, pool)
+    return Head(
+        skel.head_inputs(pool),
+        space.head_hidden,
+        n_features,
+        space.head_dropout,
+        pool,
+        skel.lengths[-1],
+    )
 
 
 # --------------------------------------------------------------------------- forward

@@ -32,7 +32,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from amber.nas.ops import N_BASES, Dropout, check_input, to_network_layout
+from amber.nas.ops import N_BASES, Dropout, HeadPool, check_input, to_network_layout
 from amber.nas.space import HEAD_POOLS
 
 PADDINGS = ("same", "valid")
@@ -143,15 +143,16 @@ class ConvBlock(nn.Module):
         left = (kernel - 1) // 2
         self.same_pad = (left, kernel - 1 - left) if padding == "same" else None
         self.pool = pool
+        # Modules, not functions, so that DeepLIFT's rules attach (amber.interpret).
+        self.act = nn.ReLU()
+        self.max_pool = nn.MaxPool2d((1, pool), (1, pool)) if pool > 1 else nn.Identity()
         self.dropout = Dropout(p) if p > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
         if self.same_pad is not None:
             x = F.pad(x, self.same_pad)
-        h = F.relu(F.conv2d(x, self.conv.weight.unsqueeze(2), self.conv.bias))
-        if self.pool > 1:
-            h = F.max_pool2d(h, (1, self.pool), (1, self.pool))
-        return self.dropout(h)
+        h = self.act(F.conv2d(x, self.conv.weight.unsqueeze(2), self.conv.bias))
+        return self.dropout(self.max_pool(h))
 
     def out_length(self, length: int) -> int:
         if self.same_pad is None:
@@ -188,7 +189,9 @@ class PlainCNN(nn.Module):
         self.convs = nn.ModuleList(blocks)
         hidden = _scaled(spec["hidden"], width_multiplier)
         self.head_pool = spec["head_pool"]
+        self.collapse = HeadPool(self.head_pool, length)
         self.fc1 = nn.Linear(channels * (length if self.head_pool == "flatten" else 1), hidden)
+        self.act = nn.ReLU()
         self.hidden_dropout = Dropout(spec["hidden_dropout"])
         self.fc2 = nn.Linear(hidden, n_features)
 
@@ -197,13 +200,7 @@ class PlainCNN(nn.Module):
         x = to_network_layout(x)
         for block in self.convs:
             x = block(x)
-        if self.head_pool == "flatten":
-            z = x.flatten(1)
-        elif self.head_pool == "global_max":
-            z = x.amax(dim=tuple(range(2, x.dim())))
-        else:
-            z = x.mean(dim=tuple(range(2, x.dim())))
-        return self.fc2(self.hidden_dropout(F.relu(self.fc1(z))))
+        return self.fc2(self.hidden_dropout(self.act(self.fc1(self.collapse(x)))))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_logits(x).sigmoid()

@@ -1,7 +1,7 @@
 # What each trained model learned: attributions (DeepLIFT/SHAP, ISM), TF-MoDISco motifs,
 # first-layer filter motifs and their JASPAR matches, under results/<run>/interpret/<model>/;
 # on the simulated genome also truth.tsv (planted TFs recovered, attribution AUROC) and the
-# recovery figure. Opt-in (interpret.enabled): ~2-3 CPU minutes per model.
+# recovery figure. Opt-in (interpret.enabled): ~0.5-1 minute per model on 2 cores.
 
 INTERPRET = config["interpret"]
 # Only the simulated genome knows where its motifs are.
