@@ -111,7 +111,12 @@ def digest(*parts: object) -> str:
 
 
 def data_digest(data: Path) -> str:
-    return hashlib.sha256((data / "dataset.json").read_bytes()).hexdigest()[:16]
+    """The datasets' contents: a cached model stays valid while the HDF5 files do not
+    change (``dataset.json`` gains fields between versions and names the run's paths)."""
+    h = hashlib.sha256()
+    for split in ("train", "valid", "test"):
+        h.update((data / f"{split}.h5").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def ensure_data(config: dict[str, Any], data: Path, cores: int, work: Path) -> None:

@@ -1,0 +1,168 @@
+"""Does more supernet training, or one BatchNorm per op, make the reward rank? (issue 14)
+
+Random search with weight sharing on the default data and demo space, with
+``--child-batches`` supernet batches per step (the demo uses 15; 150 is 10x the demo's
+supernet training, ~350k samples, ~58 passes over the training split), for ``--seeds``.
+Each trained supernet scores the 24 uniform architectures of ``search_quality.py`` (its
+``fidelity_task``: stored and recalibrated BatchNorm statistics, bootstrap sd over
+validation rows); Kendall tau against their stand-alone validation AUROC (the ground
+truth in ``search_quality.json``, mean of 2 training seeds).
+
+Variants (``--variants``): ``shared`` is the supernet as it is (one BatchNorm per layer,
+after the skip sum, shared by every candidate op); ``bn_per_op`` is an exploratory change
+made only inside this benchmark's processes (one BatchNorm per candidate op), to test
+whether mixed BatchNorm statistics and affine weights are what blurs the ranking.
+
+Searches and scores are cached under ``--cache`` (one folder per variant, budget and
+seed), so a rerun only computes what is missing. Outside CI::
+
+    .venv/bin/python benchmarks/supernet_budget.py   # ~25 min on 2 cores from empty
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, machine_info, write_result  # noqa: E402
+from search_quality import _init_worker, fidelity_task, load_config, search_task  # noqa: E402
+
+VARIANTS = ("shared", "bn_per_op")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
+    p.add_argument(
+        "--ground-truth",
+        type=Path,
+        default=ROOT / "benchmarks/results/search_quality.json",
+        help="search_quality.py's result (uniform architectures' stand-alone AUROC)",
+    )
+    p.add_argument("--child-batches", type=int, default=150, help="supernet batches per step")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--cache", type=Path, default=ROOT / "results/bench_supernet_budget")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/supernet_budget.json")
+    return p.parse_args(argv)
+
+
+def bn_per_op() -> None:
+    """Give every candidate op of every supernet layer its own BatchNorm (this process)."""
+    from torch import nn
+
+    from amber.nas import supernet as sn
+    from amber.nas.ops import build_op, check_input, make_plan, run_backbone
+
+    def layer_init(self, space, channels: int) -> None:
+        nn.Module.__init__(self)
+        self.ops = nn.ModuleDict({spec.name: build_op(spec, channels) for spec in space.ops})
+        self.bns = nn.ModuleDict({spec.name: nn.BatchNorm2d(channels) for spec in space.ops})
+
+    def forward_logits(self, x, arch):
+        check_input(x, self.seq_len)
+        arch.validate(self.space)
+        pairs = list(zip(self.layers, arch.ops, strict=True))
+        ops = [layer.ops[name] for layer, name in pairs]
+        bns = [layer.bns[name] for layer, name in pairs]
+        h = run_backbone(
+            x, self.stem, ops, bns, self.reductions, self.dropout, make_plan(arch, self.space)
+        )
+        return self.head(h)
+
+    sn.SuperLayer.__init__ = layer_init
+    sn.Supernet.forward_logits = forward_logits
+
+
+def _init(variant: str) -> None:
+    _init_worker()
+    if variant == "bn_per_op":
+        bn_per_op()
+
+
+def run_variant(variant: str, space: str, data: str, settings: dict, out: str, archs: list):
+    """One search and its supernet's rewards of ``archs`` (in a fresh process)."""
+    _init(variant)
+    search = search_task(space, data, settings, out)
+    return search, fidelity_task(space, data, settings, out, archs)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    from amber.nas.arch import sample_uniform
+    from amber.nas.config import ControllerConfig, SearchConfig
+    from amber.nas.space import load_space
+
+    config = load_config(args.config, [])
+    truth = json.loads(args.ground_truth.read_text())
+    valid = np.asarray(truth["uniform_valid_auroc"], dtype=float)
+    valid = valid.mean(axis=0) if valid.ndim == 2 else valid
+    space_path = str(ROOT / config["search"]["model_space"])
+    data = str(ROOT / f"results/{config['run']}/data")
+    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
+    settings = {k: v for k, v in config["search"].items() if k in fields}
+    controller = ControllerConfig(**config["search"].get("controller", {}))
+    settings.update(device="cpu", strategy="random_ws", child_batches=args.child_batches)
+    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
+    # The same 24 architectures, drawn as search_quality.py draws them.
+    rng = np.random.default_rng(2026)
+    space = load_space(space_path)
+    uniform = [
+        sample_uniform(space, rng, skip_prob=controller.skip_target).to_json()
+        for _ in range(truth["n_uniform"])
+    ]
+
+    ctx = get_context("spawn")
+    runs = {}
+    # One task per process (max_tasks_per_child=1): the BatchNorm patch must not leak.
+    with ProcessPoolExecutor(args.jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+        futures = {
+            (v, s): pool.submit(
+                run_variant,
+                v,
+                space_path,
+                data,
+                {**settings, "seed": s},
+                str(args.cache / f"{v}_cb{args.child_batches}_s{s}"),
+                uniform,
+            )
+            for v in args.variants
+            for s in args.seeds
+        }
+        runs = {k: f.result() for k, f in futures.items()}
+
+    result: dict = {
+        "benchmark": "supernet_budget",
+        "ground_truth": str(args.ground_truth.relative_to(ROOT)),
+        "child_batches": args.child_batches,
+        "supernet_samples": settings["batch_size"]
+        * (settings["warmup_batches"] + settings["steps"] * args.child_batches),
+        "seeds": args.seeds,
+    }
+    for v in args.variants:
+        for kind in ("stored", "recalibrated"):
+            rewards = [runs[v, s][1][kind]["rewards"] for s in args.seeds]
+            taus = [float(stats.kendalltau(r, valid).statistic) for r in rewards]
+            result[f"{v}_{kind}_kendall_tau"] = [round(t, 3) for t in taus]
+            result[f"{v}_{kind}_reward_mean"] = [round(float(np.mean(r)), 4) for r in rewards]
+            result[f"{v}_{kind}_reward_spread_sd"] = [round(float(np.std(r)), 4) for r in rewards]
+            result[f"{v}_{kind}_reward_bootstrap_sd"] = [
+                round(float(np.mean(runs[v, s][1][kind]["bootstrap_sd"])), 4) for s in args.seeds
+            ]
+        result[f"{v}_search_seconds"] = [round(runs[v, s][0]["seconds"], 1) for s in args.seeds]
+    result.update(machine_info())
+    return write_result(result, args.out)
+
+
+if __name__ == "__main__":
+    main()
