@@ -16,6 +16,7 @@ from amber.data.loader import (
     dataset_info,
     iter_batches,
     positive_rates,
+    read_coordinates,
     read_subsample,
     to_float,
 )
@@ -202,3 +203,17 @@ def test_positive_rates_read_in_chunks(h5: Path) -> None:
         expected = handle["y"][:].mean(axis=0)
     np.testing.assert_allclose(positive_rates(h5, chunk_rows=7), expected)
     np.testing.assert_allclose(positive_rates(h5), expected)
+
+
+def test_read_coordinates(h5: Path) -> None:
+    """Windows as stored (chrom bytes -> str); a file without them is refused by name."""
+    n = dataset_info(h5)["n_samples"]
+    with pytest.raises(ValueError, match="no chrom, start, end dataset"):
+        read_coordinates(h5)
+    with h5py.File(h5, "a") as handle:
+        handle.create_dataset("chrom", data=np.where(np.arange(n) % 2, b"chr2", b"chr1"))
+        handle.create_dataset("start", data=np.arange(n) * 100)
+        handle.create_dataset("end", data=np.arange(n) * 100 + SEQ_LEN)
+    coords = read_coordinates(h5)
+    assert coords["chrom"][:3].tolist() == ["chr1", "chr2", "chr1"]
+    assert coords["start"][5] == 500 and coords["end"][5] == 500 + SEQ_LEN

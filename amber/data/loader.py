@@ -389,3 +389,17 @@ def read_subsample(path: PathLike, n: int | None, seed: int) -> tuple[torch.Tens
                 y[pos : pos + k] = yd[lo:hi][group - lo]
             pos += k
     return to_float(torch.from_numpy(x)), torch.from_numpy(y).float()
+
+
+def read_coordinates(path: PathLike) -> dict[str, np.ndarray]:
+    """Every row's input window: ``chrom`` (str), ``start`` and ``end`` (0-based,
+    half-open), in file order. A dataset imported without coordinates (DeepSEA's .mat)
+    holds ``chrom`` "NA" and ``start``/``end`` -1."""
+    with h5py.File(path, "r", **_H5_OPEN) as handle:
+        missing = [k for k in ("chrom", "start", "end") if k not in handle]
+        if missing:
+            raise ValueError(f"{path}: no {', '.join(missing)} dataset (window coordinates)")
+        chrom = handle["chrom"][:]
+        coords = {k: handle[k][:] for k in ("start", "end")}
+    coords["chrom"] = np.array([c.decode() if isinstance(c, bytes) else str(c) for c in chrom])
+    return coords

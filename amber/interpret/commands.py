@@ -14,12 +14,10 @@ log = logging.getLogger("amber")
 
 
 def _cmd_interpret(args: argparse.Namespace) -> None:
-    import h5py
-    import numpy as np
     import torch
 
     from amber.data.features import read_features
-    from amber.data.loader import dataset_info, read_subsample
+    from amber.data.loader import dataset_info, read_coordinates, read_subsample
     from amber.data.motifs import JASPAR_RELEASE
     from amber.data.truth import read_motif_instances
     from amber.device import pick_device
@@ -45,11 +43,7 @@ def _cmd_interpret(args: argparse.Namespace) -> None:
         log.warning("%s: no TF features; attributing every feature", args.features)
         tf_features = list(range(len(names)))
     x, y = read_subsample(args.dataset, None, 0)
-    with h5py.File(args.dataset, "r") as h5:
-        coords = {k: h5[k][:] for k in ("chrom", "start", "end")}
-    coords["chrom"] = np.array(
-        [c.decode() if isinstance(c, bytes) else str(c) for c in coords["chrom"]]
-    )
+    coords = read_coordinates(args.dataset)
     x, y = x.numpy(), y.numpy()
     rows, feats = pipeline.select_pairs(y, tf_features, config.max_per_feature, config.seed)
     log.info(
