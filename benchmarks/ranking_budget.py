@@ -33,18 +33,12 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine_info, write_result  # noqa: E402
-from search_quality import load_config  # noqa: E402
+from search_quality import add_ground_truth_args, load_config, uniform_architectures  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
-    p.add_argument(
-        "--ground-truth",
-        type=Path,
-        default=ROOT / "benchmarks/results/search_quality.json",
-        help="search_quality.py's result (uniform architectures' stand-alone AUROC)",
-    )
+    add_ground_truth_args(p)
     p.add_argument("--rung-batches", type=int, default=48, help="batches between scores")
     p.add_argument("--rungs", type=int, default=8, help="scores per architecture")
     p.add_argument("--pair-batches", type=int, default=720, help="batches per pair run")
@@ -152,19 +146,12 @@ def pair_run(arch_jsons: list[dict], s: dict, n_batches: int) -> list[float]:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from amber.nas.arch import sample_uniform
     from amber.nas.space import load_space
 
     s = _settings(load_config(args.config, []))
     truth = json.loads(args.ground_truth.read_text())
     valid = truth["uniform_valid_auroc"]
-    # The same 24 architectures, drawn as search_quality.py draws them.
-    rng = np.random.default_rng(2026)
-    space = load_space(s["space"])
-    uniform = [
-        sample_uniform(space, rng, skip_prob=s["skip_prob"]).to_json()
-        for _ in range(truth["n_uniform"])
-    ]
+    uniform = uniform_architectures(load_space(s["space"]), truth["n_uniform"], s["skip_prob"])
     best, worst = int(np.argmax(valid)), int(np.argmin(valid))
     ctx = get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:

@@ -105,6 +105,25 @@ def load_config(path: Path, overrides: list[str]) -> dict[str, Any]:
     return config
 
 
+def add_ground_truth_args(p: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--ground-truth`` of the benchmarks that reuse this one's result."""
+    p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
+    p.add_argument(
+        "--ground-truth",
+        type=Path,
+        default=ROOT / "benchmarks/results/search_quality.json",
+        help="search_quality.py's result (uniform architectures' stand-alone AUROC)",
+    )
+
+
+def uniform_architectures(space: Any, n: int, skip_prob: float) -> list[dict]:
+    """The ``n`` uniform architectures of the ground truth (always the same draws)."""
+    from amber.nas.arch import sample_uniform
+
+    rng = np.random.default_rng(2026)
+    return [sample_uniform(space, rng, skip_prob=skip_prob).to_json() for _ in range(n)]
+
+
 def digest(*parts: object) -> str:
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -309,7 +328,6 @@ def place(searched: list[float], uniform: list[float]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config, args.set)
-    from amber.nas.arch import sample_uniform
     from amber.nas.config import ControllerConfig, SearchConfig
     from amber.nas.space import load_space
     from amber.train.config import TrainConfig
@@ -336,10 +354,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
     skip_prob = settings["controller"].get("skip_target", ControllerConfig().skip_target)
 
-    rng = np.random.default_rng(2026)
-    uniform = [
-        sample_uniform(space, rng, skip_prob=skip_prob).to_json() for _ in range(args.n_uniform)
-    ]
+    uniform = uniform_architectures(space, args.n_uniform, skip_prob)
 
     def train_dir(arch: dict, seed: int) -> Path:
         rec = {**recipe, "seed": seed}

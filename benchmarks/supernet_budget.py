@@ -34,20 +34,21 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine_info, write_result  # noqa: E402
-from search_quality import _init_worker, fidelity_task, load_config, search_task  # noqa: E402
+from search_quality import (  # noqa: E402
+    _init_worker,
+    add_ground_truth_args,
+    fidelity_task,
+    load_config,
+    search_task,
+    uniform_architectures,
+)
 
 VARIANTS = ("shared", "bn_per_op")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
-    p.add_argument(
-        "--ground-truth",
-        type=Path,
-        default=ROOT / "benchmarks/results/search_quality.json",
-        help="search_quality.py's result (uniform architectures' stand-alone AUROC)",
-    )
+    add_ground_truth_args(p)
     p.add_argument("--child-batches", type=int, default=150, help="supernet batches per step")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
@@ -99,7 +100,6 @@ def run_variant(variant: str, space: str, data: str, settings: dict, out: str, a
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from amber.nas.arch import sample_uniform
     from amber.nas.config import ControllerConfig, SearchConfig
     from amber.nas.space import load_space
 
@@ -114,13 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
     controller = ControllerConfig(**config["search"].get("controller", {}))
     settings.update(device="cpu", strategy="random_ws", child_batches=args.child_batches)
     settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
-    # The same 24 architectures, drawn as search_quality.py draws them.
-    rng = np.random.default_rng(2026)
     space = load_space(space_path)
-    uniform = [
-        sample_uniform(space, rng, skip_prob=controller.skip_target).to_json()
-        for _ in range(truth["n_uniform"])
-    ]
+    uniform = uniform_architectures(space, truth["n_uniform"], controller.skip_target)
 
     ctx = get_context("spawn")
     runs = {}
