@@ -48,3 +48,18 @@ def test_import_is_cheap_and_names_resolve() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
         amber.nonesuch  # noqa: B018
+
+
+def test_cli_parser_does_not_import_torch() -> None:
+    """Every rule runs an amber command: building its parser (all subcommands) must not
+    pay for torch, pandas or tangermeme (~1.4 s a command when the interpret stage's
+    settings pulled them in)."""
+    code = (
+        "import sys\n"
+        "from amber.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = {'torch', 'pandas', 'tangermeme'} & set(sys.modules)\n"
+        "assert not heavy, f'the CLI parser imported {heavy}'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)

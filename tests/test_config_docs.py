@@ -33,7 +33,7 @@ SECTIONS = [
     (("train",), "amber.train.config", "TrainConfig"),
     (("search",), "amber.nas.config", "SearchConfig"),
     (("search", "controller"), "amber.nas.config", "ControllerConfig"),
-    (("interpret",), "amber.interpret.pipeline", "InterpretConfig"),
+    (("interpret",), "amber.interpret.config", "InterpretConfig"),
     (("data", "simulate"), "amber.data.simulate", "SimConfig"),
     (("asb",), "amber.asb.config", "CallRules"),
     (("asb", "simulate"), "amber.asb.config", "AsbSimConfig"),

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from amber.cliutil import add_out_dir, dataclass_flags, from_flags
-from amber.interpret.pipeline import InterpretConfig
+from amber.interpret.config import InterpretConfig
 
 log = logging.getLogger("amber")
 

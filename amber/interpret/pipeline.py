@@ -20,37 +20,10 @@ import torch
 from torch import nn
 
 from amber.interpret import attributions, discovery, matching, truth
+from amber.interpret.config import InterpretConfig
 from amber.progress import Progress
 
 log = logging.getLogger("amber")
-
-
-@dataclass(frozen=True)
-class InterpretConfig:
-    """Settings of ``amber interpret`` (flags of the same names)."""
-
-    n_shuffles: int = 6  # dinucleotide-shuffled references per sequence (DeepLIFT/SHAP)
-    batch_size: int = 128  # sequence-reference pairs per forward/backward pass
-    max_per_feature: int | None = 40  # positive windows attributed per TF feature (None: all)
-    ism_sequences: int = 8  # pairs also scored by in-silico mutagenesis
-    seed: int = 1
-    q_threshold: float = 0.05  # TOMTOM q-value for a match
-    modisco_window: int = 15  # modisco-lite sliding_window_size
-    modisco_flank: int = 5  # modisco-lite flank_size
-    modisco_min_seqlets: int = 50  # modisco-lite min_metacluster_size
-    modisco_leiden_runs: int = 4  # modisco-lite n_leiden_runs
-    modisco_min_cluster: int = 20  # modisco-lite final_min_cluster_size
-    filter_activation: float = 0.5  # share of a filter's top activation that counts a site
-    filter_min_sites: int = 10
-
-    def modisco(self) -> discovery.ModiscoParams:
-        return discovery.ModiscoParams(
-            sliding_window_size=self.modisco_window,
-            flank_size=self.modisco_flank,
-            min_metacluster_size=self.modisco_min_seqlets,
-            n_leiden_runs=self.modisco_leiden_runs,
-            final_min_cluster_size=self.modisco_min_cluster,
-        )
 
 
 @dataclass
