@@ -33,6 +33,12 @@ def test_readme_snippet_runs(monkeypatch, capsys) -> None:
     assert capsys.readouterr().out.strip().endswith(str(round(state.progress["best_auroc"], 3)))
 
 
+def _fresh_python(code: str) -> None:
+    """Run ``code`` in a new interpreter (nothing imported yet) on this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+
+
 def test_import_is_cheap_and_names_resolve() -> None:
     code = (
         "import sys, amber, amber.nas as nas\n"
@@ -42,8 +48,7 @@ def test_import_is_cheap_and_names_resolve() -> None:
         "assert 'in memory' in nas.search.__doc__\n"
         "assert amber.search is nas.search and amber.fit.__module__ == 'amber.train.trainer'\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+    _fresh_python(code)
     import amber
 
     with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
@@ -61,5 +66,4 @@ def test_cli_parser_does_not_import_torch() -> None:
         "heavy = {'torch', 'pandas', 'tangermeme'} & set(sys.modules)\n"
         "assert not heavy, f'the CLI parser imported {heavy}'\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+    _fresh_python(code)

@@ -82,7 +82,12 @@ def _decode_features(raw: object) -> list[str]:
         except json.JSONDecodeError:
             return [line for line in raw.splitlines() if line]
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(raw).ravel()]
+    return _as_str(raw)
+
+
+def _as_str(values: object) -> list[str]:
+    """HDF5 strings (bytes or str, any shape) as Python str, flattened."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).ravel()]
 
 
 def positive_rates(path: PathLike, chunk_rows: int = 65536) -> np.ndarray:
@@ -401,5 +406,5 @@ def read_coordinates(path: PathLike) -> dict[str, np.ndarray]:
             raise ValueError(f"{path}: no {', '.join(missing)} dataset (window coordinates)")
         chrom = handle["chrom"][:]
         coords = {k: handle[k][:] for k in ("start", "end")}
-    coords["chrom"] = np.array([c.decode() if isinstance(c, bytes) else str(c) for c in chrom])
+    coords["chrom"] = np.array(_as_str(chrom))
     return coords

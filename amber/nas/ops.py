@@ -325,7 +325,6 @@ class Head(nn.Module):
         self, in_features: int, hidden: int, n_features: int, dropout: float, pool: str, length: int
     ) -> None:
         super().__init__()
-        self.pool = pool
         self.collapse = HeadPool(pool, length)
         self.dropout = Dropout(dropout)
         self.fc1 = nn.Linear(in_features, hidden)
@@ -337,8 +336,10 @@ class Head(nn.Module):
             z = self.collapse(h.float())
             return self.fc2(self.act(self.fc1(self.dropout(z))))
 
-    def extra_repr(self) -> str:
-        return f"pool={self.pool!r}"
+    @property
+    def pool(self) -> str:
+        """``flatten``, ``global_avg`` or ``global_max`` (held by :class:`HeadPool`)."""
+        return self.collapse.kind
 
 
 @dataclass(frozen=True)

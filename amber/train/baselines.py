@@ -188,9 +188,9 @@ class PlainCNN(nn.Module):
             channels = out
         self.convs = nn.ModuleList(blocks)
         hidden = _scaled(spec["hidden"], width_multiplier)
-        self.head_pool = spec["head_pool"]
-        self.collapse = HeadPool(self.head_pool, length)
-        self.fc1 = nn.Linear(channels * (length if self.head_pool == "flatten" else 1), hidden)
+        head_pool = spec["head_pool"]
+        self.collapse = HeadPool(head_pool, length)
+        self.fc1 = nn.Linear(channels * (length if head_pool == "flatten" else 1), hidden)
         self.act = nn.ReLU()
         self.hidden_dropout = Dropout(spec["hidden_dropout"])
         self.fc2 = nn.Linear(hidden, n_features)
