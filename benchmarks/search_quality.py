@@ -80,6 +80,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip retraining the search results (ground truth, searches and rank fidelity only)",
     )
+    p.add_argument(
+        "--ground-truth",
+        type=Path,
+        help="reuse the uniform architectures' stand-alone AUROC of this earlier result "
+        "(same config, n-uniform and ref-seeds) instead of training them",
+    )
+    p.add_argument(
+        "--ground-truth-check",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --ground-truth: retrain the first K uniform architectures here (first "
+        "ref seed) and report how far they land from the reused values",
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes at once (default 2)")
     p.add_argument("--cache", type=Path, default=ROOT / "results/bench_search_quality")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/search_quality.json")
@@ -313,6 +327,57 @@ def reference_stats(results: dict[int, list[dict]], metric: str) -> dict[str, fl
     }
 
 
+def ground_truth_stats(ground: dict[int, list[dict]], ref_seeds: list[int]) -> dict[str, Any]:
+    """Reference reliability, the uniform architectures' mean AUROC and how early
+    stand-alone training ranks them as it finally does."""
+    out: dict[str, Any] = {}
+    for metric in ("valid_auroc", "test_auroc"):
+        out.update(reference_stats(ground, metric))
+    out["reference_seed_tau"] = out["reference_seed_tau_valid_auroc"]
+    out["arch_spread_over_seed_noise"] = out["arch_spread_over_seed_noise_valid_auroc"]
+    mean_valid = np.mean([[r["valid_auroc"] for r in ground[s]] for s in ref_seeds], axis=0)
+    mean_test = np.mean([[r["test_auroc"] for r in ground[s]] for s in ref_seeds], axis=0)
+    out["uniform_valid_auroc"] = [round(float(v), 4) for v in mean_valid]
+    out["uniform_test_auroc"] = [round(float(v), 4) for v in mean_test]
+    out["uniform_test_auroc_median"] = float(np.median(mean_test))
+    out["uniform_test_auroc_max"] = float(np.max(mean_test))
+    # A weight-sharing reward cannot be expected to beat a short stand-alone training.
+    one_seed = ground[ref_seeds[0]]
+    n_epochs = min(len(r["epoch_valid_auroc"]) for r in one_seed)
+    out["standalone_epoch_kendall_tau"] = [
+        round(kendall([r["epoch_valid_auroc"][e] for r in one_seed], mean_valid), 3)
+        for e in range(n_epochs)
+    ]
+    out["train_seconds_median"] = statistics.median(
+        r["seconds"] for rs in ground.values() for r in rs
+    )
+    return out
+
+
+REUSED_KEYS = (
+    "reference_seed_tau", "arch_spread_over_seed_noise", "uniform_valid_auroc",
+    "uniform_test_auroc", "uniform_test_auroc_median", "uniform_test_auroc_max",
+    "standalone_epoch_kendall_tau", "train_seconds_median",
+)  # fmt: skip
+
+
+def reused_ground_truth(reused: dict, check: dict[int, list[dict]], seed: int) -> dict[str, Any]:
+    """An earlier result's ground truth, and how far this machine's retraining of its
+    first architectures (``check``, one seed) lands from it (test AUROC, mean of
+    retrained minus reused; one seed against a two-seed mean)."""
+    out = {k: reused[k] for k in REUSED_KEYS}
+    out.update({k: v for k, v in reused.items() if k.startswith(("seed_noise", "arch_spread"))})
+    out.update({k: v for k, v in reused.items() if k.startswith("reference_seed_tau_")})
+    here = [r["test_auroc"] for r in check.get(seed, [])]
+    if here:
+        there = reused["uniform_test_auroc"][: len(here)]
+        out["ground_truth_check_test_auroc_here"] = [round(v, 4) for v in here]
+        out["ground_truth_check_test_auroc_diff_mean"] = round(
+            float(np.mean(np.subtract(here, there))), 4
+        )
+    return out
+
+
 def place(searched: list[float], uniform: list[float]) -> dict[str, Any]:
     median = float(np.median(uniform))
     diffs = np.asarray(searched) - median
@@ -370,6 +435,14 @@ def main(argv: list[str] | None = None) -> dict:
     ctx = get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
         t0 = time.monotonic()
+        reused = json.loads(args.ground_truth.read_text()) if args.ground_truth else None
+        if reused is not None and (reused["n_uniform"], reused["ref_seeds"]) != (
+            args.n_uniform,
+            args.ref_seeds,
+        ):
+            raise SystemExit(f"{args.ground_truth}: other --n-uniform or --ref-seeds")
+        trained = uniform[: args.ground_truth_check] if reused else uniform
+        ref_seeds = args.ref_seeds[:1] if reused else args.ref_seeds
         uniform_futs = {
             s: [
                 pool.submit(
@@ -380,9 +453,9 @@ def main(argv: list[str] | None = None) -> dict:
                     {**recipe, "seed": s},
                     str(train_dir(a, s)),
                 )
-                for a in uniform
+                for a in trained
             ]
-            for s in args.ref_seeds
+            for s in ref_seeds
         }
         search_futs: dict[tuple[str, int], Future] = {
             (st, s): pool.submit(
@@ -410,7 +483,7 @@ def main(argv: list[str] | None = None) -> dict:
             for s in args.ref_seeds
             if not args.no_retrain
         }
-        fid_futs = {
+        fid_futs = {  # a short-training search leaves its supernet untrained
             k: pool.submit(
                 fidelity_task,
                 space_path,
@@ -420,6 +493,7 @@ def main(argv: list[str] | None = None) -> dict:
                 uniform,
             )  # fmt: skip
             for k in searches
+            if k[0] != "short_training"
         }
         ground = {s: [f.result() for f in futs] for s, futs in uniform_futs.items()}
         walls["ground_truth_and_searches_s"] = round(time.monotonic() - t0, 1)
@@ -434,27 +508,15 @@ def main(argv: list[str] | None = None) -> dict:
     result["search_seeds"] = args.search_seeds
     result["search_settings"] = settings
     result["train_recipe"] = recipe
-    for metric in ("valid_auroc", "test_auroc"):
-        result.update(reference_stats(ground, metric))
-    result["reference_seed_tau"] = result["reference_seed_tau_valid_auroc"]
-    result["arch_spread_over_seed_noise"] = result["arch_spread_over_seed_noise_valid_auroc"]
-    mean_valid = np.mean([[r["valid_auroc"] for r in ground[s]] for s in args.ref_seeds], axis=0)
-    mean_test = np.mean([[r["test_auroc"] for r in ground[s]] for s in args.ref_seeds], axis=0)
-    result["uniform_valid_auroc"] = [round(float(v), 4) for v in mean_valid]
-    result["uniform_test_auroc"] = [round(float(v), 4) for v in mean_test]
-    result["uniform_test_auroc_median"] = float(np.median(mean_test))
-    result["uniform_test_auroc_max"] = float(np.max(mean_test))
-    # How early does stand-alone training rank architectures as it finally does? (A
-    # weight-sharing reward cannot be expected to beat a short stand-alone training.)
-    one_seed = ground[args.ref_seeds[0]]
-    n_epochs = min(len(r["epoch_valid_auroc"]) for r in one_seed)
-    result["standalone_epoch_kendall_tau"] = [
-        round(kendall([r["epoch_valid_auroc"][e] for r in one_seed], mean_valid), 3)
-        for e in range(n_epochs)
-    ]
-    result["train_seconds_median"] = statistics.median(
-        r["seconds"] for rs in ground.values() for r in rs
-    )
+    if reused is not None:
+        result["ground_truth_from"] = str(args.ground_truth)
+        result.update(reused_ground_truth(reused, ground, args.ref_seeds[0]))
+        mean_valid = np.asarray(result["uniform_valid_auroc"])
+        mean_test = np.asarray(result["uniform_test_auroc"])
+    else:
+        result.update(ground_truth_stats(ground, args.ref_seeds))
+        mean_valid = np.asarray(result["uniform_valid_auroc"])
+        mean_test = np.asarray(result["uniform_test_auroc"])
 
     for st in args.strategies:
         seeds = args.search_seeds
@@ -478,7 +540,7 @@ def main(argv: list[str] | None = None) -> dict:
             result[f"{prefix}_valid_percentile_median"] = float(
                 np.median([percentile(v, list(mean_valid)) for v in valid])
             )
-        for variant in ("stored", "recalibrated"):
+        for variant in ("stored", "recalibrated") if st != "short_training" else ():
             taus = [kendall(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
             rhos = [spearman(fidelity[(st, s)][variant]["rewards"], mean_valid) for s in seeds]
             result[f"{prefix}_supernet_kendall_tau_{variant}"] = [round(t, 3) for t in taus]
@@ -505,7 +567,8 @@ def main(argv: list[str] | None = None) -> dict:
     recal = bool(settings.get("bn_recalibration"))
     variant = "recalibrated" if recal else "stored"
     first = "searched" if "enas" in args.strategies else args.strategies[0]
-    result["supernet_kendall_tau"] = result[f"{first}_supernet_kendall_tau_{variant}_median"]
+    if f"{first}_supernet_kendall_tau_{variant}_median" in result:
+        result["supernet_kendall_tau"] = result[f"{first}_supernet_kendall_tau_{variant}_median"]
     if "random_ws" in args.strategies and "enas" in args.strategies and not args.no_retrain:
         a = np.array(result["searched_test_auroc"])
         b = np.array(result["random_ws_test_auroc"])

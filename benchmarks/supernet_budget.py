@@ -11,7 +11,10 @@ truth in ``search_quality.json``, mean of 2 training seeds).
 Variants (``--variants``): ``shared`` is the supernet as it is (one BatchNorm per layer,
 after the skip sum, shared by every candidate op); ``bn_per_op`` is an exploratory change
 made only inside this benchmark's processes (one BatchNorm per candidate op), to test
-whether mixed BatchNorm statistics and affine weights are what blurs the ranking.
+whether mixed BatchNorm statistics and affine weights are what blurs the ranking;
+``tied_kernels`` (also inside this benchmark only) ties the candidate ops of a layer to
+shared kernels (:func:`tied_kernels`), to test whether ops whose channels mean different
+things are what stops the supernet learning (``supernet_interference.py``).
 
 Searches and scores are cached under ``--cache`` (one folder per variant, budget and
 seed), so a rerun only computes what is missing. Outside CI::
@@ -43,7 +46,7 @@ from search_quality import (  # noqa: E402
     uniform_architectures,
 )
 
-VARIANTS = ("shared", "bn_per_op")
+VARIANTS = ("shared", "bn_per_op", "tied_kernels")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,10 +88,57 @@ def bn_per_op() -> None:
     sn.Supernet.forward_logits = forward_logits
 
 
+def tied_kernels() -> None:
+    """Tie each supernet layer's candidate ops (this process): the convolutions of one
+    dilation share one kernel (a shorter one is the centre of the longest, as in
+    single-path NAS's superkernel) and the pooling ops share their 1x1 convolution, so
+    the next layer sees channels that mean the same whichever op was drawn. BatchNorms
+    stay per op. Weights saved this way do not load into a child."""
+    from amber.nas import supernet as sn
+    from amber.nas.ops import ConvOp, PoolOp, SameConv1d
+
+    class CentreOf(SameConv1d):
+        """A ``kernel``-tap convolution whose weight is the centre of ``base``'s."""
+
+        def __init__(self, base: SameConv1d, channels: int, kernel: int, dilation: int) -> None:
+            super().__init__(channels, channels, kernel, dilation)
+            del self._parameters["weight"]
+            object.__setattr__(self, "_base", base)  # not a submodule: saved once, in base
+            self.start = (base.kernel_size[0] - kernel) // 2
+
+        @property
+        def weight(self):
+            return self._base.weight[:, :, self.start : self.start + self.kernel_size[0]]
+
+    if getattr(sn.SuperLayer, "tied", False):  # patched already in this process
+        return
+    original = sn.SuperLayer.__init__
+
+    def layer_init(self, space, channels: int) -> None:
+        original(self, space, channels)
+        families: dict[int, list] = {}
+        for op in self.ops.values():
+            if isinstance(op, ConvOp):
+                families.setdefault(op.conv.dilation[0], []).append(op)
+        for ops in families.values():
+            base = max(ops, key=lambda o: o.conv.kernel_size[0]).conv
+            for op in ops:
+                if op.conv is not base:
+                    op.conv = CentreOf(base, channels, op.conv.kernel_size[0], base.dilation[0])
+        pools = [op for op in self.ops.values() if isinstance(op, PoolOp)]
+        for op in pools[1:]:
+            op.conv = pools[0].conv
+
+    sn.SuperLayer.__init__ = layer_init
+    sn.SuperLayer.tied = True
+
+
 def _init(variant: str) -> None:
     _init_worker()
     if variant == "bn_per_op":
         bn_per_op()
+    elif variant == "tied_kernels":
+        tied_kernels()
 
 
 def run_variant(variant: str, space: str, data: str, settings: dict, out: str, archs: list):

@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/results_tables.py results/demo        # Markdown to stdout
     .venv/bin/python scripts/results_tables.py results/demo \
-        --search-quality benchmarks/results/search_quality.json --check README.md
+        --search-quality benchmarks/results/search_quality.json \
+        benchmarks/results/search_quality_short_training.json --check README.md
 
 Reads ``evaluate/summary.tsv`` (mean test AUROC per model and category),
 ``asb/benchmark/asb_auroc.tsv`` (ASB AUROC per TF, class and method) and, when the
@@ -91,7 +92,11 @@ def search_quality_markdown(path: str | Path) -> str:
     import json
 
     result = json.loads(Path(path).read_text())
-    strategies = [("searched", "ENAS"), ("random_ws", "random search, weight sharing")]
+    strategies = [
+        ("searched", "ENAS"),
+        ("random_ws", "random search, weight sharing"),
+        ("short_training", "random search, short stand-alone training"),
+    ]
     strategies = [(k, name) for k, name in strategies if f"{k}_test_auroc" in result]
     seeds = result["search_seeds"]
     lines = [
@@ -168,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--search-quality",
         type=Path,
-        help="also the search-vs-random table of this benchmarks/search_quality.py JSON",
+        nargs="+",
+        default=[],
+        help="also the search-vs-random table of each benchmarks/search_quality.py JSON",
     )
     p.add_argument("--check", type=Path, metavar="FILE", help="exit 1 unless FILE holds them")
     args = p.parse_args(argv)
@@ -179,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(args.run)
     if (args.run / "figures" / "interpret_recovery.json").exists():
         text += "\n\n" + interpret_markdown(args.run)
-    if args.search_quality:
-        text += "\n\n" + search_quality_markdown(args.search_quality)
+    for path in args.search_quality:
+        text += "\n\n" + search_quality_markdown(path)
     if args.check is None:
         print(text)
         return 0

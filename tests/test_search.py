@@ -297,6 +297,51 @@ def test_random_ws_returns_best_rewarded_draw(planted: tuple[Path, Path], tmp_pa
     assert summary["best_reward"] == pytest.approx(max(rewards), abs=1e-6)
 
 
+def test_short_training_returns_best_of_candidates_trained_alone(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Short stand-alone training: one uniform draw per step, each trained alone from the
+    untrained supernet's weights and scored; the result is the best-scored candidate, the
+    supernet is never trained, and the candidates really trained (rewards differ from an
+    untrained child's)."""
+    from amber.data.loader import positive_rates, read_subsample
+    from amber.nas.child import build_child, load_child_from_supernet
+    from amber.nas.loop import SearchConfig, evaluate_reward, run_search, uniform_archs
+    from amber.nas.ops import start_at_prior_
+    from amber.nas.supernet import Supernet
+
+    train, valid = planted
+    torch.set_num_threads(1)
+    config = SearchConfig(
+        steps=4, warmup_batches=5, child_batches=12, batch_size=32, valid_samples=120,
+        eval_batch_size=60, strategy="short_training", bf16=False, seed=5,
+    )  # fmt: skip
+    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
+    history = _history(tmp_path)
+    space = load_space(DEMO_SPACE)
+    draws = [uniform_archs(space, 1, seed=5, step=s, skip_prob=0.4)[0] for s in range(4)]
+    assert [Architecture.from_json(json.loads(r["best_arch"])) for r in history] == draws
+    rewards = [float(r["mean_reward"]) for r in history]
+    assert Architecture.load(tmp_path / "arch.json") == draws[int(np.argmax(rewards))]
+    assert summary["best_reward"] == pytest.approx(max(rewards))
+    assert all(int(r["train_samples"]) == 12 * 32 for r in history)
+
+    torch.manual_seed(5)  # the fresh supernet of SearchState.start, at the prior
+    fresh = Supernet(space, seq_len=200, n_features=len(MOTIFS))
+    start_at_prior_(fresh, positive_rates(train))
+    saved = torch.load(tmp_path / "supernet.pt", weights_only=True)
+    assert all(torch.equal(saved[k], v) for k, v in fresh.state_dict().items())
+    x, y = read_subsample(valid, 120, seed=5)
+    untrained = [
+        evaluate_reward(
+            load_child_from_supernet(build_child(a, space, 200, len(MOTIFS)), fresh, a),
+            a, x, y.numpy(), 60,
+        )
+        for a in draws
+    ]  # fmt: skip
+    assert max(abs(r - u) for r, u in zip(rewards, untrained, strict=True)) > 0.02
+
+
 def test_search_settings_are_checked_before_any_work() -> None:
     from amber.nas.loop import SearchConfig
 

@@ -43,7 +43,7 @@ class ControllerConfig:
             raise ValueError(f"invalid ControllerConfig: need {', '.join(failed)}")
 
 
-STRATEGIES = ("enas", "random_ws")
+STRATEGIES = ("enas", "random_ws", "short_training")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,9 @@ class SearchConfig:
     bf16: bool = True  # bfloat16 autocast where the hardware has it (amber.device)
     # "enas": the controller samples and learns; "random_ws": the supernet is trained on
     # uniform draws and, after the last step, steps * archs_per_step uniform draws are
-    # ranked by its reward (random search with weight sharing, at the same budget).
+    # ranked by its reward (random search with weight sharing, at the same budget);
+    # "short_training": no weight sharing, each of ``steps`` uniform draws is trained alone
+    # for ``child_batches`` batches and scored; the best is the result.
     strategy: str = "enas"
     # Training samples forwarded (BatchNorm in train mode, no gradients) to recompute an
     # architecture's BatchNorm statistics before its reward: the running statistics the

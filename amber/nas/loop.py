@@ -14,6 +14,14 @@ without a controller: every child batch trains a uniformly drawn architecture, a
 the last step ``steps * archs_per_step`` uniform architectures (as many rewards as ENAS
 computes) are ranked by the final supernet; the best is the result.
 
+``strategy: short_training`` (random search ranked by a short stand-alone training)
+shares no weights: each step draws one architecture uniformly, trains it alone for
+``child_batches`` batches from the untrained supernet's weights for it (PyTorch's
+initialisation, output biases at the prior) and scores it on the validation subsample;
+after ``steps`` candidates the best is the result. On the demo a supernet's reward does
+not rank architectures while ~200 batches of training alone do (README, "Does the search
+beat random architectures?"). Its ``supernet.pt`` is the untrained supernet.
+
 Resume: a checkpoint is written atomically after the warm-up and after every step. It
 holds every random state (controller sampler, torch), the optimisers, the history and
 a fingerprint of the inputs; each step draws its training batches from a permutation
@@ -55,6 +63,7 @@ from amber.device import (
 from amber.fileio import atomic_path, save_torch
 from amber.metrics import mean_auroc
 from amber.nas.arch import Architecture, sample_uniform
+from amber.nas.child import ChildNet, build_child, load_child_from_supernet
 from amber.nas.config import SearchConfig
 from amber.nas.controller import Controller, ReinforceTrainer, Sample
 from amber.nas.ops import start_at_prior_
@@ -140,7 +149,7 @@ def recalibrate_bn(
 
 @torch.no_grad()
 def evaluate_reward(
-    supernet: Supernet,
+    supernet: Supernet | ChildNet,
     arch: Architecture,
     x: torch.Tensor,
     y: np.ndarray,
@@ -149,7 +158,8 @@ def evaluate_reward(
     bf16: bool = False,
     recalibrate: torch.Tensor | None = None,
 ) -> float:
-    """Mean validation AUROC of ``arch`` inside the supernet (eval mode).
+    """Mean validation AUROC of ``arch`` inside the supernet (eval mode), or of a child
+    built for ``arch`` (``recalibrate`` must then be None).
 
     ``bf16``: run the backbone under bfloat16 autocast (the logits stay float32).
     ``recalibrate``: training inputs to recompute the BatchNorm statistics from first
@@ -161,7 +171,7 @@ def evaluate_reward(
 
 @torch.no_grad()
 def supernet_logits(
-    supernet: Supernet,
+    supernet: Supernet | ChildNet,
     arch: Architecture,
     x: torch.Tensor,
     batch_size: int,
@@ -177,7 +187,7 @@ def supernet_logits(
     scores = []
     for start in range(0, x.shape[0], batch_size):
         with autocast(x.device, bf16):
-            logits = supernet.forward_logits(x[start : start + batch_size], arch)
+            logits = _forward_logits(supernet, x[start : start + batch_size], arch)
         scores.append(logits.float().cpu())
     return torch.cat(scores).numpy()
 
@@ -196,23 +206,29 @@ def _ranking(archs: list[Architecture], rewards: list[float]) -> dict:
     return {"archs": [a.to_json() for a in archs], "rewards": [float(r) for r in rewards]}
 
 
+def _forward_logits(net: Supernet | ChildNet, x: torch.Tensor, arch: Architecture) -> torch.Tensor:
+    """``arch``'s logits: a supernet runs that architecture, a child is one."""
+    return net.forward_logits(x) if isinstance(net, ChildNet) else net.forward_logits(x, arch)
+
+
 def _train_children(
-    supernet: Supernet,
+    net: Supernet | ChildNet,
     optimizer: torch.optim.Optimizer,
     archs: list[Architecture],
     batches,
     device: torch.device,
     bf16: bool,
 ) -> tuple[float, int]:
-    """One supernet update per (architecture, batch); returns (mean loss, samples)."""
-    supernet.train()
+    """One update per (architecture, batch) of a supernet, or of a child (which has only
+    its own architecture); returns (mean loss, samples)."""
+    net.train()
     loss_fn = nn.BCEWithLogitsLoss()
     losses, samples = [], 0
     for arch, (x, y) in zip(archs, batches, strict=False):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, bf16):
-            logits = supernet.forward_logits(x, arch)
+            logits = _forward_logits(net, x, arch)
         loss = loss_fn(logits, y)
         loss.backward()
         optimizer.step()
@@ -359,6 +375,7 @@ def search(
     y_valid = np.asarray(valid[1])
     x_recal = None if recalibrate is None else recalibrate.to(device)
     uniform = config.strategy == "random_ws"
+    alone = config.strategy == "short_training"
     skip_prob = config.controller.skip_target
     log.info("%s search on %s in %s", config.strategy, device, precision_name(bf16))
 
@@ -376,6 +393,17 @@ def search(
             for a in archs
         ]
 
+    def train_alone(step: int, arch: Architecture) -> tuple[float, int, float]:
+        """(loss, samples, reward) of ``arch`` trained alone from the untrained supernet."""
+        child = build_child(arch, space, supernet.seq_len, supernet.n_features)
+        child = load_child_from_supernet(child, supernet, arch).to(device)
+        optimizer = torch.optim.Adam(child.parameters(), lr=config.child_lr)
+        batches = take(step + 1, config.child_batches)
+        archs = [arch] * config.child_batches
+        loss, samples = _train_children(child, optimizer, archs, batches, device, bf16)
+        reward = evaluate_reward(child, arch, x_valid, y_valid, config.eval_batch_size, bf16=bf16)
+        return loss, samples, reward
+
     def child_step(step: int, n_batches: int) -> tuple[float, int]:
         if n_batches == 0:
             return float("nan"), 0
@@ -391,8 +419,9 @@ def search(
             on_step(s)
 
     if progress_state["step"] < 0:
-        log.info("warm-up: %d child batches", config.warmup_batches)
-        child_step(-1, config.warmup_batches)
+        if not alone:  # short training leaves the supernet untrained: it is every start
+            log.info("warm-up: %d child batches", config.warmup_batches)
+            child_step(-1, config.warmup_batches)
         progress_state["step"] = 0
         done(state)
 
@@ -405,10 +434,24 @@ def search(
     nan = float("nan")
     for step in progress:
         t0 = time.monotonic()
-        child_loss, train_samples = child_step(step, config.child_batches)
+        if alone:
+            arch = uniform_archs(space, 1, config.seed, step, skip_prob)[0]
+            child_loss, train_samples, reward = train_alone(step, arch)
+        else:
+            child_loss, train_samples = child_step(step, config.child_batches)
         t_train = time.monotonic() - t0
         t1 = time.monotonic()
-        if uniform:  # no controller: rewards are spent on the final ranking
+        if alone:  # one candidate per step; all of them are ranked at the end
+            rewards, archs, t_score = [reward], [arch], 0.0
+            stats = {"baseline": nan, "loss": nan}
+            op_probs = np.full((space.num_layers, space.num_ops), 1 / space.num_ops)
+            skip_density, entropy, best_arch = skip_prob, nan, arch.to_json()
+            seen = progress_state["last_step"] or _ranking([], [])
+            progress_state["last_step"] = {
+                "archs": [*seen["archs"], arch.to_json()],
+                "rewards": [*seen["rewards"], float(reward)],
+            }
+        elif uniform:  # no controller: rewards are spent on the final ranking
             rewards, archs, t_score = [], [], 0.0
             stats = {"baseline": nan, "loss": nan}
             op_probs = np.full((space.num_layers, space.num_ops), 1 / space.num_ops)
