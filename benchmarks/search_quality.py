@@ -130,6 +130,37 @@ def add_ground_truth_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class GroundTruthSetup:
+    """What the benchmarks that reuse this one's ground truth start from."""
+
+    truth: dict[str, Any]  # search_quality.json
+    space_path: str
+    data: str  # the run's data folder
+    settings: dict[str, Any]  # the config's search settings, as SearchConfig fields
+    uniform: list[dict]  # the ground truth's uniform architectures
+
+
+def ground_truth_setup(args: argparse.Namespace, **search: Any) -> GroundTruthSetup:
+    """``--config``'s search settings (with ``search`` overrides, on CPU) and the uniform
+    architectures of ``--ground-truth`` (see :func:`add_ground_truth_args`)."""
+    from amber.nas.config import ControllerConfig, SearchConfig
+    from amber.nas.space import load_space
+
+    config = load_config(args.config, [])
+    truth = json.loads(args.ground_truth.read_text())
+    space_path = str(ROOT / config["search"]["model_space"])
+    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
+    settings = {k: v for k, v in config["search"].items() if k in fields}
+    controller = ControllerConfig(**config["search"].get("controller", {}))
+    settings.update(device="cpu", **search)
+    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
+    space = load_space(space_path)
+    uniform = uniform_architectures(space, truth["n_uniform"], controller.skip_target)
+    data = str(ROOT / f"results/{config['run']}/data")
+    return GroundTruthSetup(truth, space_path, data, settings, uniform)
+
+
 def uniform_architectures(space: Any, n: int, skip_prob: float) -> list[dict]:
     """The ``n`` uniform architectures of the ground truth (always the same draws)."""
     from amber.nas.arch import sample_uniform

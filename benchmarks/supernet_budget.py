@@ -25,8 +25,6 @@ seed), so a rerun only computes what is missing. Outside CI::
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -41,9 +39,8 @@ from search_quality import (  # noqa: E402
     _init_worker,
     add_ground_truth_args,
     fidelity_task,
-    load_config,
+    ground_truth_setup,
     search_task,
-    uniform_architectures,
 )
 
 VARIANTS = ("shared", "bn_per_op", "tied_kernels")
@@ -150,22 +147,10 @@ def run_variant(variant: str, space: str, data: str, settings: dict, out: str, a
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from amber.nas.config import ControllerConfig, SearchConfig
-    from amber.nas.space import load_space
-
-    config = load_config(args.config, [])
-    truth = json.loads(args.ground_truth.read_text())
+    setup = ground_truth_setup(args, strategy="random_ws", child_batches=args.child_batches)
+    truth, space_path, data = setup.truth, setup.space_path, setup.data
+    settings, uniform = setup.settings, setup.uniform
     valid = np.asarray(truth["uniform_valid_auroc"], dtype=float)
-    valid = valid.mean(axis=0) if valid.ndim == 2 else valid
-    space_path = str(ROOT / config["search"]["model_space"])
-    data = str(ROOT / f"results/{config['run']}/data")
-    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
-    settings = {k: v for k, v in config["search"].items() if k in fields}
-    controller = ControllerConfig(**config["search"].get("controller", {}))
-    settings.update(device="cpu", strategy="random_ws", child_batches=args.child_batches)
-    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
-    space = load_space(space_path)
-    uniform = uniform_architectures(space, truth["n_uniform"], controller.skip_target)
 
     ctx = get_context("spawn")
     runs = {}

@@ -28,8 +28,6 @@ Outside CI (~2.5 min per mode and target on one core)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -44,8 +42,7 @@ from search_quality import (  # noqa: E402
     RECAL_SAMPLES,
     _init_worker,
     add_ground_truth_args,
-    load_config,
-    uniform_architectures,
+    ground_truth_setup,
 )
 
 MODES = ("fixed", "skips", "ops", "ops_first", "ops_rest", "ops_first_undilated", "uniform")
@@ -144,21 +141,9 @@ def interference_task(
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from amber.nas.config import ControllerConfig, SearchConfig
-    from amber.nas.space import load_space
-
-    config = load_config(args.config, [])
-    truth = json.loads(args.ground_truth.read_text())
-    space_path = str(ROOT / config["search"]["model_space"])
-    data = str(ROOT / f"results/{config['run']}/data")
-    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
-    settings = {k: v for k, v in config["search"].items() if k in fields}
-    controller = ControllerConfig(**config["search"].get("controller", {}))
-    settings.update(device="cpu", seed=args.seed)
-    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
-    uniform = uniform_architectures(
-        load_space(space_path), truth["n_uniform"], controller.skip_target
-    )
+    setup = ground_truth_setup(args, seed=args.seed)
+    truth, space_path, data = setup.truth, setup.space_path, setup.data
+    settings, uniform = setup.settings, setup.uniform
 
     ctx = get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:

@@ -22,7 +22,6 @@ so a rerun only computes what is missing. Outside CI::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -38,9 +37,8 @@ from search_quality import (  # noqa: E402
     _init_worker,
     add_ground_truth_args,
     digest,
-    load_config,
+    ground_truth_setup,
     search_task,
-    uniform_architectures,
 )
 
 INITS = ("supernet", "scratch")
@@ -135,21 +133,14 @@ def finetune_task(
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from amber.nas.config import ControllerConfig, SearchConfig
-    from amber.nas.space import load_space
-
-    config = load_config(args.config, [])
-    truth = json.loads(args.ground_truth.read_text())
-    valid = np.asarray(truth["uniform_valid_auroc"], dtype=float)
-    space_path = str(ROOT / config["search"]["model_space"])
-    data = str(ROOT / f"results/{config['run']}/data")
-    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
-    settings = {k: v for k, v in config["search"].items() if k in fields}
-    controller = ControllerConfig(**config["search"].get("controller", {}))
-    settings.update(device="cpu", strategy="random_ws")
-    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
-    space = load_space(space_path)
-    uniform = uniform_architectures(space, truth["n_uniform"], controller.skip_target)
+    setup = ground_truth_setup(args, strategy="random_ws")
+    space_path, data, settings, uniform = (
+        setup.space_path,
+        setup.data,
+        setup.settings,
+        setup.uniform,
+    )
+    valid = np.asarray(setup.truth["uniform_valid_auroc"], dtype=float)
     checkpoints = sorted(args.checkpoints)
 
     ctx = get_context("spawn")
@@ -174,9 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
         }
         runs = {k: f.result()["valid_auroc"] for k, f in futures.items()}
 
-    dilated_first = [
-        -float(space.op(a["layers"][0]["op"]).dilation > 1) for a in uniform
-    ]  # 0 or -1: higher is better
+    from amber.nas.space import load_space
+
+    space = load_space(space_path)
+    # 0 or -1: higher is better
+    dilated_first = [-float(space.op(a["layers"][0]["op"]).dilation > 1) for a in uniform]
     result: dict = {
         "benchmark": "warm_start_ranking",
         "ground_truth": str(args.ground_truth.relative_to(ROOT)),
