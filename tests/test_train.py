@@ -129,7 +129,7 @@ def test_learning_rate_follows_validation_auroc_by_default(
     schedules = {}
     for monitor, mode in (("valid_auroc", "max"), ("valid_loss", "min")):
         config = TrainConfig(
-            max_epochs=8, patience=8, batch_size=32, lr=3e-3, lr_patience=1, epoch_samples=96,
+            max_epochs=12, patience=12, batch_size=32, lr=3e-3, lr_patience=1, epoch_samples=96,
             eval_batch_size=80, width_multiplier=0.5, device="cpu", lr_monitor=monitor,
         )  # fmt: skip
         assert TrainConfig().lr_monitor == "valid_auroc"
