@@ -393,16 +393,15 @@ def search(
             for a in archs
         ]
 
-    def train_alone(step: int, arch: Architecture) -> tuple[float, int, float]:
-        """(loss, samples, reward) of ``arch`` trained alone from the untrained supernet."""
+    def train_alone(step: int, arch: Architecture) -> tuple[float, int, ChildNet]:
+        """(loss, samples, child) of ``arch`` trained alone from the untrained supernet."""
         child = build_child(arch, space, supernet.seq_len, supernet.n_features)
         child = load_child_from_supernet(child, supernet, arch).to(device)
         optimizer = torch.optim.Adam(child.parameters(), lr=config.child_lr)
         batches = take(step + 1, config.child_batches)
         archs = [arch] * config.child_batches
         loss, samples = _train_children(child, optimizer, archs, batches, device, bf16)
-        reward = evaluate_reward(child, arch, x_valid, y_valid, config.eval_batch_size, bf16=bf16)
-        return loss, samples, reward
+        return loss, samples, child
 
     def child_step(step: int, n_batches: int) -> tuple[float, int]:
         if n_batches == 0:
@@ -436,27 +435,28 @@ def search(
         t0 = time.monotonic()
         if alone:
             arch = uniform_archs(space, 1, config.seed, step, skip_prob)[0]
-            child_loss, train_samples, reward = train_alone(step, arch)
+            child_loss, train_samples, child = train_alone(step, arch)
         else:
             child_loss, train_samples = child_step(step, config.child_batches)
         t_train = time.monotonic() - t0
         t1 = time.monotonic()
-        if alone:  # one candidate per step; all of them are ranked at the end
-            rewards, archs, t_score = [reward], [arch], 0.0
+        if alone or uniform:  # no controller: the draws are uniform
             stats = {"baseline": nan, "loss": nan}
             op_probs = np.full((space.num_layers, space.num_ops), 1 / space.num_ops)
-            skip_density, entropy, best_arch = skip_prob, nan, arch.to_json()
+            skip_density, entropy = skip_prob, nan
+            rewards, archs, t_score, best_arch = [], [], 0.0, ""
+        if alone:  # one candidate per step; all of them are ranked at the end
+            reward = evaluate_reward(
+                child, arch, x_valid, y_valid, config.eval_batch_size, bf16=bf16
+            )
+            rewards, archs, best_arch = [reward], [arch], arch.to_json()
+            t_score = time.monotonic() - t1
             seen = progress_state["last_step"] or _ranking([], [])
             progress_state["last_step"] = {
                 "archs": [*seen["archs"], arch.to_json()],
                 "rewards": [*seen["rewards"], float(reward)],
             }
-        elif uniform:  # no controller: rewards are spent on the final ranking
-            rewards, archs, t_score = [], [], 0.0
-            stats = {"baseline": nan, "loss": nan}
-            op_probs = np.full((space.num_layers, space.num_ops), 1 / space.num_ops)
-            skip_density, entropy, best_arch = skip_prob, nan, ""
-        else:
+        elif not uniform:  # ENAS: the controller samples, is rewarded and learns
             samples = controller.sample(config.archs_per_step, generator)
             archs = [to_architecture(space, s) for s in samples]
             rewards = score(archs)
