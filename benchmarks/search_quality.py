@@ -124,7 +124,7 @@ def add_ground_truth_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
     p.add_argument(
         "--ground-truth",
-        type=Path,
+        type=lambda p: Path(p).resolve(),  # absolute: the result names it relative to ROOT
         default=ROOT / "benchmarks/results/search_quality.json",
         help="search_quality.py's result (uniform architectures' stand-alone AUROC)",
     )
