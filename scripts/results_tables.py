@@ -92,10 +92,15 @@ def search_quality_markdown(path: str | Path) -> str:
     import json
 
     result = json.loads(Path(path).read_text())
+    s = result["search_settings"]
     strategies = [
         ("searched", "ENAS"),
         ("random_ws", "random search, weight sharing"),
-        ("short_training", "random search, short stand-alone training"),
+        (
+            "short_training",
+            "random search, short stand-alone training "
+            f"({s['steps']} candidates × {s['child_batches']} batches)",
+        ),
     ]
     strategies = [(k, name) for k, name in strategies if f"{k}_test_auroc" in result]
     seeds = result["search_seeds"]

@@ -238,6 +238,27 @@ def test_search_progress_series(tmp_path: Path, search_dir: Path) -> None:
     assert side["skip_target"] == 0.4
 
 
+def test_search_progress_per_candidate_without_controller(tmp_path: Path, search_dir: Path) -> None:
+    """``strategy: short_training`` rewards one candidate per row, with no baseline: the
+    figure shows each candidate's reward and the best so far, per candidate."""
+    history = pd.read_csv(search_dir / "searched_1" / "history.csv")
+    history["mean_reward"] = history["max_reward"] = [0.70, 0.74, 0.71, 0.78, 0.72, 0.75]
+    history["baseline"] = np.nan
+    path = tmp_path / "short_1" / "history.csv"
+    path.parent.mkdir()
+    history.to_csv(path, index=False)
+    png = tmp_path / "progress.png"
+    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 0
+    _check_outputs(png)
+    rewards, skips = json.loads(png.with_suffix(".json").read_text())["panels"]
+    assert rewards["x_label"] == skips["x_label"] == "candidate (trained alone)"
+    series = {s["label"]: s["y"] for s in rewards["series"]}
+    assert series == {
+        "reward": [0.70, 0.74, 0.71, 0.78, 0.72, 0.75],
+        "best_so_far": [0.70, 0.74, 0.74, 0.78, 0.78, 0.78],
+    }
+
+
 def test_help_documents_inputs_and_outputs(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["plot", "fig3a", "--help"])

@@ -325,6 +325,8 @@ def test_short_training_returns_best_of_candidates_trained_alone(
     assert Architecture.load(tmp_path / "arch.json") == draws[int(np.argmax(rewards))]
     assert summary["best_reward"] == pytest.approx(max(rewards))
     assert all(int(r["train_samples"]) == 12 * 32 for r in history)
+    densities = [float(r["skip_density"]) for r in history]  # each candidate's own
+    assert densities == pytest.approx([a.num_skips / 15 for a in draws])  # 6 layers: 15 flags
 
     torch.manual_seed(5)  # the fresh supernet of SearchState.start, at the prior
     fresh = Supernet(space, seq_len=200, n_features=len(MOTIFS))

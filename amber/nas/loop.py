@@ -450,6 +450,8 @@ def search(
                 child, arch, x_valid, y_valid, config.eval_batch_size, bf16=bf16
             )
             rewards, archs, best_arch = [reward], [arch], arch.to_json()
+            n_skip = arch.num_layers * (arch.num_layers - 1) // 2
+            skip_density = arch.num_skips / n_skip if n_skip else 0.0  # this candidate's
             t_score = time.monotonic() - t1
             seen = progress_state["last_step"] or _ranking([], [])
             progress_state["last_step"] = {

@@ -1,5 +1,9 @@
 """Search progress: reward (mean, max, moving-average baseline) and skip-connection
-density per controller step, one line style per quantity and one colour per search."""
+density per controller step, one line style per quantity and one colour per search.
+
+A search without a controller that rewards one candidate per step (``strategy:
+short_training``: no baseline, one reward per row) is drawn per candidate instead: each
+candidate's reward and the best so far, which is what such a search improves."""
 
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ from amber.plots.render import new_figure, save_figure
 from amber.plots.tables import read_history
 
 REWARD_SERIES = (("mean_reward", "-"), ("max_reward", "--"), ("baseline", ":"))
+CANDIDATE_SERIES = (("reward", ":"), ("best_so_far", "-"))
+
+
+def is_per_candidate(history: pd.DataFrame) -> bool:
+    """One rewarded candidate per row and no controller (``strategy: short_training``)."""
+    rewarded = history["mean_reward"].notna()
+    return bool(
+        rewarded.any()
+        and history["baseline"].isna().all()
+        and history.loc[rewarded, "mean_reward"].equals(history.loc[rewarded, "max_reward"])
+    )
 
 
 def summarise_progress(
@@ -21,6 +36,13 @@ def summarise_progress(
     """Replicate name -> history table  ==>  the numbers the figure shows (the sidecar)."""
     if not histories:
         raise ValueError("search progress needs at least one history table")
+
+    per_candidate = all(is_per_candidate(h) for h in histories.values())
+    if per_candidate:
+        histories = {
+            name: h.assign(reward=h["mean_reward"], best_so_far=h["mean_reward"].cummax())
+            for name, h in histories.items()
+        }
 
     def series(column: str) -> list[dict[str, Any]]:
         return [
@@ -33,6 +55,8 @@ def summarise_progress(
             for name, h in histories.items()
         ]
 
+    rewards = CANDIDATE_SERIES if per_candidate else REWARD_SERIES
+    x_label = "candidate (trained alone)" if per_candidate else "controller step"
     return {
         "figure": "search_progress",
         "title": "Architecture search progress",
@@ -41,13 +65,13 @@ def summarise_progress(
         "panels": [
             {
                 "title": "reward (validation AUROC)",
-                "x_label": "controller step",
+                "x_label": x_label,
                 "y_label": "reward",
-                "series": [s for column, _ in REWARD_SERIES for s in series(column)],
+                "series": [s for column, _ in rewards for s in series(column)],
             },
             {
                 "title": "skip-connection density",
-                "x_label": "controller step",
+                "x_label": x_label,
                 "y_label": "fraction of skips used",
                 "series": series("skip_density"),
             },
@@ -62,7 +86,9 @@ def draw_progress(summary: dict[str, Any]):
 
     palette = colormaps["tab10"]
     colours = {name: palette(i % 10) for i, name in enumerate(summary["replicates"])}
-    styles = dict(REWARD_SERIES) | {"skip_density": "-"}
+    labels = {s["label"] for s in summary["panels"][0]["series"]}
+    reward_series = [(k, ls) for k, ls in (*REWARD_SERIES, *CANDIDATE_SERIES) if k in labels]
+    styles = dict(reward_series) | {"skip_density": "-"}
     fig = new_figure(10, 3.8)
     axes = fig.subplots(1, 2)
     for ax, panel in zip(axes, summary["panels"], strict=True):
@@ -77,7 +103,7 @@ def draw_progress(summary: dict[str, Any]):
     handles = [Line2D([], [], color=c, label=n) for n, c in colours.items()]
     handles += [
         Line2D([], [], color="black", ls=ls, label=label.replace("_", " "))
-        for label, ls in REWARD_SERIES
+        for label, ls in reward_series
     ]
     if summary["skip_target"] is not None:
         handles.append(Line2D([], [], color="grey", ls="--", label="skip target"))
