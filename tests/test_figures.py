@@ -238,18 +238,23 @@ def test_search_progress_series(tmp_path: Path, search_dir: Path) -> None:
     assert side["skip_target"] == 0.4
 
 
+def _plot_history(history: pd.DataFrame, path: Path) -> Path:
+    """Write ``history`` to ``path`` and plot it alone; the figure's PNG beside its folder."""
+    path.parent.mkdir()
+    history.to_csv(path, index=False)
+    png = path.parent.parent / "progress.png"
+    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 0
+    _check_outputs(png)
+    return png
+
+
 def test_search_progress_per_candidate_without_controller(tmp_path: Path, search_dir: Path) -> None:
     """``strategy: short_training`` rewards one candidate per row, with no baseline: the
     figure shows each candidate's reward and the best so far, per candidate."""
     history = pd.read_csv(search_dir / "searched_1" / "history.csv")
     history["mean_reward"] = history["max_reward"] = [0.70, 0.74, 0.71, 0.78, 0.72, 0.75]
     history["baseline"] = np.nan
-    path = tmp_path / "short_1" / "history.csv"
-    path.parent.mkdir()
-    history.to_csv(path, index=False)
-    png = tmp_path / "progress.png"
-    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 0
-    _check_outputs(png)
+    png = _plot_history(history, tmp_path / "short_1" / "history.csv")
     rewards, skips = json.loads(png.with_suffix(".json").read_text())["panels"]
     assert rewards["x_label"] == skips["x_label"] == "candidate (trained alone)"
     series = {s["label"]: s["y"] for s in rewards["series"]}
@@ -274,11 +279,7 @@ def test_search_progress_of_random_ws_search_without_rewards(
     history = pd.read_csv(search_dir / "searched_1" / "history.csv")
     history[["mean_reward", "max_reward", "baseline"]] = np.nan
     path = tmp_path / "random_ws_1" / "history.csv"
-    path.parent.mkdir()
-    history.to_csv(path, index=False)
-    png = tmp_path / "progress.png"
-    assert main(["plot", "search-progress", "--history", str(path), "--out", str(png)]) == 0
-    _check_outputs(png)
+    png = _plot_history(history, path)
     history["mean_reward"] = history["mean_reward"].astype(object)
     history.loc[2, "mean_reward"] = "high"
     history.to_csv(path, index=False)
