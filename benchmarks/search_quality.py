@@ -122,6 +122,19 @@ def load_config(path: Path, overrides: list[str]) -> dict[str, Any]:
     return config
 
 
+def search_config(section: dict[str, Any], **overrides: Any) -> Any:
+    """A ``SearchConfig`` from a config's ``search:`` section or a result's recorded
+    ``search_settings`` (keys that are not search settings are dropped), ``overrides`` on
+    top."""
+    from amber.nas.config import ControllerConfig, SearchConfig
+
+    fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
+    ctrl_fields = {f.name for f in dataclasses.fields(ControllerConfig)}
+    ctrl = {k: v for k, v in section.get("controller", {}).items() if k in ctrl_fields}
+    settings = {k: v for k, v in section.items() if k in fields} | overrides
+    return SearchConfig(**settings, controller=ControllerConfig(**ctrl))
+
+
 def add_ground_truth_args(p: argparse.ArgumentParser) -> None:
     """``--config`` and ``--ground-truth`` of the benchmarks that reuse this one's result."""
     p.add_argument("--config", type=Path, default=ROOT / "config/config.yaml")
@@ -148,7 +161,6 @@ def ground_truth_setup(args: argparse.Namespace, **search: Any) -> GroundTruthSe
     """The search settings ``--ground-truth`` was measured with (``search`` overrides, on
     CPU), its uniform architectures, and ``--config``'s space and data folder (see
     :func:`add_ground_truth_args`)."""
-    from amber.nas.config import ControllerConfig, SearchConfig
     from amber.nas.space import load_space
 
     config = load_config(args.config, [])
@@ -156,12 +168,10 @@ def ground_truth_setup(args: argparse.Namespace, **search: Any) -> GroundTruthSe
     space_path = str(ROOT / config["search"]["model_space"])
     # The settings the ground truth's searches ran with, not the config's (whose default
     # strategy and budget have changed since): these benchmarks compare against them.
-    settings = dict(truth["search_settings"])
-    controller = ControllerConfig(**settings.pop("controller"))
-    settings.update(device="cpu", **search)
-    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
+    recorded = search_config(truth["search_settings"], device="cpu", **search)
+    settings = dataclasses.asdict(recorded)
     space = load_space(space_path)
-    uniform = uniform_architectures(space, truth["n_uniform"], controller.skip_target)
+    uniform = uniform_architectures(space, truth["n_uniform"], recorded.controller.skip_target)
     data = str(ROOT / f"results/{config['run']}/data")
     return GroundTruthSetup(truth, space_path, data, settings, uniform)
 
@@ -264,14 +274,11 @@ def search_task(space: str, data: str, settings: dict, out: str) -> dict:
     """Run one search (unless cached); return its architecture and history."""
     import csv
 
-    from amber.nas.config import ControllerConfig, SearchConfig
     from amber.nas.loop import run_search
 
     out_dir, data_dir = Path(out), Path(data)
     if not (out_dir / "summary.json").exists():
-        settings = dict(settings)
-        controller = ControllerConfig(**settings.pop("controller"))
-        config = SearchConfig(**settings, controller=controller)
+        config = search_config(settings)
         t0 = time.monotonic()
         run_search(Path(space), data_dir / "train.h5", data_dir / "valid.h5", out_dir, config)
         (out_dir / "wall.json").write_text(json.dumps({"seconds": time.monotonic() - t0}))
@@ -429,7 +436,6 @@ def place(searched: list[float], uniform: list[float]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config, args.set)
-    from amber.nas.config import ControllerConfig, SearchConfig
     from amber.nas.space import load_space
     from amber.train.config import TrainConfig
 
@@ -444,16 +450,8 @@ def main(argv: list[str] | None = None) -> dict:
     # Every field, defaults included: a cached model must not outlive a changed default.
     recipe = {k: v for k, v in config["train"].items() if k in train_fields}
     recipe = dataclasses.asdict(TrainConfig(**{**recipe, "device": "cpu"}))
-    search_fields = {f.name for f in dataclasses.fields(SearchConfig)} - {"controller"}
-    ctrl_fields = {f.name for f in dataclasses.fields(ControllerConfig)}
-    settings = {k: v for k, v in config["search"].items() if k in search_fields}
-    settings["controller"] = {
-        k: v for k, v in config["search"].get("controller", {}).items() if k in ctrl_fields
-    }
-    settings.update(device="cpu")
-    controller = ControllerConfig(**settings.pop("controller"))
-    settings = dataclasses.asdict(SearchConfig(**settings, controller=controller))
-    skip_prob = settings["controller"].get("skip_target", ControllerConfig().skip_target)
+    settings = dataclasses.asdict(search_config(config["search"], device="cpu"))
+    skip_prob = settings["controller"]["skip_target"]
 
     uniform = uniform_architectures(space, args.n_uniform, skip_prob)
 

@@ -3,32 +3,41 @@ ENAS with the settings the demo used before (36 steps x 15 child batches).
 
     .venv/bin/python benchmarks/strategy_timing.py        # ~2 min on 2 cores
 
-Both searches run at once, one thread each, on the demo data (``results/<run>/data``,
-made first if missing), so they share the machine's load and their ratio is what a
-default run pays for its strategy. Writes benchmarks/results/strategy_timing.json:
-seconds per search (``summary.json``'s ``seconds_this_run``), the ratio, machine and
-versions.
+Both searches run at once, one process and one thread each, with every search setting
+of the config (ENAS: strategy, steps and child batches replaced), on the demo data
+(``results/<run>/data``, made first if missing), so they share the machine's load and
+their ratio is what a default run pays for its strategy. Writes
+benchmarks/results/strategy_timing.json: seconds per search (``summary.json``'s
+``seconds_this_run``), the ratio, machine and versions.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import subprocess
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from common import machine_info, write_result  # noqa: E402
-from search_quality import ensure_data, load_config  # noqa: E402
+from search_quality import (  # noqa: E402
+    _init_worker,
+    ensure_data,
+    load_config,
+    search_config,
+    search_task,
+)
 
-# The search keys that `amber search` takes as options (the rest are workflow keys).
-OPTIONS = ("steps", "warmup_batches", "child_batches", "batch_size", "archs_per_step",
-           "valid_samples", "eval_batch_size", "strategy")  # fmt: skip
 ENAS = {"strategy": "enas", "steps": 36, "child_batches": 15}
+# The settings the result reports for each search.
+REPORTED = ("strategy", "steps", "warmup_batches", "child_batches", "batch_size",
+            "archs_per_step", "valid_samples", "eval_batch_size")  # fmt: skip
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,34 +48,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def search_command(search: dict, data: Path, out: Path, seed: int) -> list[str]:
-    cmd = [str(Path(sys.executable).parent / "amber"), "--quiet", "search"]
-    cmd += ["--space", str(ROOT / search["model_space"]), "--train", str(data / "train.h5")]
-    cmd += ["--valid", str(data / "valid.h5"), "--out-dir", str(out), "--seed", str(seed)]
-    cmd += ["--threads", "1", "--device", "cpu"]
-    for key in OPTIONS:
-        if search.get(key) is not None:
-            cmd += [f"--{key.replace('_', '-')}", str(search[key])]
-    return cmd
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     config = load_config(args.config, [])
     data = ROOT / f"results/{config['run']}/data"
+    space = str(ROOT / config["search"]["model_space"])
+    base = {"device": "cpu", "seed": args.seed}
+    variants = {
+        "default": dataclasses.asdict(search_config(config["search"], **base)),
+        "enas_36x15": dataclasses.asdict(search_config(config["search"], **base, **ENAS)),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         ensure_data(config, data, 2, Path(tmp))
-        variants = {"default": config["search"], "enas_36x15": {**config["search"], **ENAS}}
-        procs = {
-            name: subprocess.Popen(
-                search_command(search, data, Path(tmp) / name, args.seed),
-                env={"OMP_NUM_THREADS": "1", "PATH": str(Path(sys.executable).parent)},
-            )
-            for name, search in variants.items()
-        }
-        for name, proc in procs.items():
-            if proc.wait() != 0:
-                sys.exit(f"the {name} search failed (exit {proc.returncode})")
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker) as pool:
+            runs = [
+                pool.submit(search_task, space, str(data), settings, str(Path(tmp) / name))
+                for name, settings in variants.items()
+            ]
+            for run in runs:
+                run.result()
         seconds = {
             name: json.loads((Path(tmp) / name / "summary.json").read_text())["seconds_this_run"]
             for name in variants
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "strategy_timing",
         "config": str(args.config.resolve().relative_to(ROOT)),
         "seed": args.seed,
-        "settings": {name: {k: s.get(k) for k in OPTIONS} for name, s in variants.items()},
+        "settings": {name: {k: s[k] for k in REPORTED} for name, s in variants.items()},
         "search_seconds": seconds,
         "default_over_enas": round(seconds["default"] / seconds["enas_36x15"], 2),
         **machine_info(),
