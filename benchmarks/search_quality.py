@@ -25,9 +25,13 @@ computes what changed. ``--jobs`` processes run at once, one thread each. Writes
 to ``--out`` (default benchmarks/results/search_quality.json).
 
     # search_quality.json (ENAS and random-WS at the budget the demo's ENAS had; the
-    # demo's default is now short_training with steps 8, child_batches 192), ~1 h on 2 cores:
+    # demo's default is now short_training with steps 8, child_batches 192), ~40 min on
+    # 2 cores:
     .venv/bin/python benchmarks/search_quality.py \
         --set search.steps=36 --set search.child_batches=15
+    # search_quality_short_training.json (the default search), ~27 min from an empty cache:
+    .venv/bin/python benchmarks/search_quality.py --strategies short_training \
+        --out benchmarks/results/search_quality_short_training.json
 """
 
 from __future__ import annotations
@@ -362,11 +366,14 @@ def reference_stats(results: dict[int, list[dict]], metric: str) -> dict[str, fl
     ]
     noise = float(np.sqrt(np.mean(np.var(table, axis=0, ddof=1)))) if len(seeds) > 1 else np.nan
     spread = float(np.std(table.mean(axis=0), ddof=1))
+    # The reference is the mean over seeds: its noise is one seed's over sqrt(seeds).
+    mean_noise = noise / np.sqrt(len(seeds))
     return {
         f"reference_seed_tau_{metric}": float(np.mean(taus)) if taus else np.nan,
         f"seed_noise_sd_{metric}": noise,
         f"arch_spread_sd_{metric}": spread,
         f"arch_spread_over_seed_noise_{metric}": spread / noise if noise else np.nan,
+        f"arch_spread_over_reference_noise_{metric}": spread / mean_noise if noise else np.nan,
     }
 
 
@@ -540,7 +547,9 @@ def main(argv: list[str] | None = None) -> dict:
     result["n_uniform"] = args.n_uniform
     result["ref_seeds"] = args.ref_seeds
     result["search_seeds"] = args.search_seeds
-    result["search_settings"] = settings
+    result["strategies"] = args.strategies
+    # Each search runs with its own strategy; the config's is not what ran.
+    result["search_settings"] = {k: v for k, v in settings.items() if k != "strategy"}
     result["train_recipe"] = recipe
     if reused is not None:
         result["ground_truth_from"] = str(args.ground_truth)

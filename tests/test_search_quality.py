@@ -36,6 +36,10 @@ def test_reference_stats_by_hand() -> None:
     assert stats["seed_noise_sd_valid_auroc"] == pytest.approx(0.02 / np.sqrt(2))
     means = np.array([0.71, 0.79, 0.91, 0.76])
     assert stats["arch_spread_sd_valid_auroc"] == pytest.approx(np.std(means, ddof=1))
+    # The reference is the two-seed mean: its noise is one seed's over sqrt(2).
+    assert stats["arch_spread_over_reference_noise_valid_auroc"] == pytest.approx(
+        np.std(means, ddof=1) / (0.02 / np.sqrt(2) / np.sqrt(2))
+    )
     swapped = [{"valid_auroc": v} for v in (0.90, 0.80, 0.70, 0.75)]
     assert (
         sq.reference_stats({1: seed1, 2: swapped}, "valid_auroc")["reference_seed_tau_valid_auroc"]
