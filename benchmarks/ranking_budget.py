@@ -17,6 +17,9 @@ architectures, mean of 2 training seeds; run that benchmark first):
 Outside CI (about 10 minutes on 2 cores)::
 
     .venv/bin/python benchmarks/ranking_budget.py    # -> benchmarks/results/ranking_budget.json
+    # 22-chromosome demo, finer budgets, no pair runs (~5 minutes):
+    .venv/bin/python benchmarks/ranking_budget.py --rung-batches 32 --rungs 16 \
+        --pair-batches 0 --out benchmarks/results/ranking_budget_22chroms.json
 """
 
 from __future__ import annotations
@@ -41,8 +44,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_ground_truth_args(p)
     p.add_argument("--rung-batches", type=int, default=48, help="batches between scores")
     p.add_argument("--rungs", type=int, default=8, help="scores per architecture")
-    p.add_argument("--pair-batches", type=int, default=720, help="batches per pair run")
+    p.add_argument(
+        "--pair-batches", type=int, default=720, help="batches per pair run (0: no pair runs)"
+    )
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a config value (e.g. search.child_lr=0.002); repeatable",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/ranking_budget.json")
     return p.parse_args(argv)
 
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     from amber.nas.space import load_space
 
-    s = _settings(load_config(args.config, []))
+    s = _settings(load_config(args.config, args.set))
     truth = json.loads(args.ground_truth.read_text())
     valid = truth["uniform_valid_auroc"]
     uniform = uniform_architectures(load_space(s["space"]), truth["n_uniform"], s["skip_prob"])
@@ -158,10 +170,15 @@ def main(argv: list[str] | None = None) -> dict:
         curves = [
             pool.submit(standalone_curve, a, s, args.rung_batches, args.rungs) for a in uniform
         ]
+        pair_archs = {
+            "best_alone": [uniform[best]],
+            "worst_alone": [uniform[worst]],
+            "mixed": [uniform[best], uniform[worst]],
+        }
         pairs = {
-            "best_alone": pool.submit(pair_run, [uniform[best]], s, args.pair_batches),
-            "worst_alone": pool.submit(pair_run, [uniform[worst]], s, args.pair_batches),
-            "mixed": pool.submit(pair_run, [uniform[best], uniform[worst]], s, args.pair_batches),
+            k: pool.submit(pair_run, archs, s, args.pair_batches)
+            for k, archs in pair_archs.items()
+            if args.pair_batches
         }
         curves = [f.result() for f in curves]
         pairs = {k: f.result() for k, f in pairs.items()}
@@ -179,11 +196,12 @@ def main(argv: list[str] | None = None) -> dict:
         "standalone_samples_per_arch": samples,
         "standalone_kendall_tau": taus,
         "standalone_curves": curves,
-        "pair": {"best_index": best, "worst_index": worst, "batches": args.pair_batches},
-        "pair_ground_truth_valid_auroc": [valid[best], valid[worst]],
-        "pair_alone_reward": [pairs["best_alone"][0], pairs["worst_alone"][0]],
-        "pair_mixed_reward": pairs["mixed"],
     }
+    if pairs:
+        result["pair"] = {"best_index": best, "worst_index": worst, "batches": args.pair_batches}
+        result["pair_ground_truth_valid_auroc"] = [valid[best], valid[worst]]
+        result["pair_alone_reward"] = [pairs["best_alone"][0], pairs["worst_alone"][0]]
+        result["pair_mixed_reward"] = pairs["mixed"]
     result.update(machine_info())
     return write_result(result, args.out, hide=("standalone_curves",))
 

@@ -93,14 +93,13 @@ def search_quality_markdown(path: str | Path) -> str:
 
     result = json.loads(Path(path).read_text())
     s = result["search_settings"]
+    budget = f"{s['steps']} candidates × {s['child_batches']} batches"
+    if s.get("finalists"):  # older results have no finalists
+        budget += f", best {s['finalists']} trained on to {s['finalist_batches']}"
     strategies = [
         ("searched", "ENAS"),
         ("random_ws", "random search, weight sharing"),
-        (
-            "short_training",
-            "random search, short stand-alone training "
-            f"({s['steps']} candidates × {s['child_batches']} batches)",
-        ),
+        ("short_training", f"random search, short stand-alone training ({budget})"),
     ]
     strategies = [(k, name) for k, name in strategies if f"{k}_test_auroc" in result]
     seeds = result["search_seeds"]

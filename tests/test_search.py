@@ -344,6 +344,76 @@ def test_short_training_returns_best_of_candidates_trained_alone(
     assert max(abs(r - u) for r, u in zip(rewards, untrained, strict=True)) > 0.02
 
 
+def test_short_training_finalists_train_on_and_decide(
+    planted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One round of successive halving: the 2 best screened candidates (ties: the earlier)
+    train on for the batches left to ``finalist_batches`` and the best of them by that
+    reward is the result; a search stopped between the two finalists and continued from
+    its checkpointed state ends exactly as the straight run."""
+    import io
+
+    from amber.data.loader import batches_for_step, positive_rates, read_subsample
+    from amber.nas.loop import SearchConfig, SearchState, run_search, search
+    from amber.nas.ops import start_at_prior_
+
+    train, valid = planted
+    torch.set_num_threads(1)
+    config = SearchConfig(
+        steps=4, child_batches=8, finalists=2, finalist_batches=14, batch_size=32,
+        valid_samples=120, eval_batch_size=60, strategy="short_training", bf16=False, seed=5,
+    )  # fmt: skip
+    summary = run_search(DEMO_SPACE, train, valid, tmp_path, config)
+    history = _history(tmp_path)
+    assert [int(r["step"]) for r in history] == list(range(6))
+    archs = [json.loads(r["best_arch"]) for r in history]
+    screen = np.array([float(r["mean_reward"]) for r in history[:4]])
+    assert archs[4:] == [archs[i] for i in np.argsort(-screen, kind="stable")[:2]]
+    assert [int(r["train_samples"]) for r in history] == [8 * 32] * 4 + [6 * 32] * 2
+    final = [float(r["mean_reward"]) for r in history[4:]]
+    assert Architecture.load(tmp_path / "arch.json").to_json() == archs[4 + int(np.argmax(final))]
+    assert summary["best_reward"] == pytest.approx(max(final))
+
+    # The same search in memory, stopped after the first finalist and continued from a
+    # copy of its state (what checkpoint.pt holds): the kept candidates travel with it.
+    space = load_space(DEMO_SPACE)
+    x, y = read_subsample(valid, 120, seed=5)
+
+    def batches(step: int, n: int):
+        return batches_for_step(train, 32, n, seed=5, step=step)
+
+    def fresh() -> SearchState:
+        state = SearchState.start(space, 200, len(MOTIFS), config)
+        start_at_prior_(state.supernet, positive_rates(train))
+        return state
+
+    class Stop(Exception):
+        pass
+
+    saved = io.BytesIO()
+
+    def stop_after_first_finalist(state: SearchState) -> None:
+        if state.progress["step"] == 5:
+            torch.save({**state.state_dict(), "rng": torch.get_rng_state()}, saved)
+            raise Stop
+
+    with pytest.raises(Stop):
+        search(space, batches, (x, y), config, state=fresh(), on_step=stop_after_first_finalist)
+    saved.seek(0)
+    payload = torch.load(saved, weights_only=False)
+    assert len(payload["state"]["kept"]) == 2
+    state = fresh()
+    state.load_state_dict(payload)
+    torch.set_rng_state(payload["rng"])
+    resumed = search(space, batches, (x, y), config, state=state)
+    assert resumed.arch == Architecture.load(tmp_path / "arch.json")
+    assert resumed.reward == pytest.approx(summary["best_reward"], abs=1e-6)
+    assert [h["mean_reward"] for h in resumed.history] == pytest.approx(
+        [float(r["mean_reward"]) for r in history], abs=1e-6
+    )
+    assert resumed.state.progress["kept"] == []  # the finalists' weights are dropped
+
+
 def test_search_settings_are_checked_before_any_work() -> None:
     from amber.nas.loop import SearchConfig
 
@@ -351,6 +421,10 @@ def test_search_settings_are_checked_before_any_work() -> None:
         SearchConfig(steps=0, archs_per_step=0)
     with pytest.raises(ValueError, match="strategy in"):
         SearchConfig(strategy="evolution")
+    with pytest.raises(ValueError, match="finalists only with strategy short_training"):
+        SearchConfig(finalists=2, finalist_batches=40)
+    with pytest.raises(ValueError, match="finalist_batches > child_batches"):
+        SearchConfig(strategy="short_training", finalists=2, finalist_batches=20)
 
 
 def test_sigterm_stops_with_a_message_and_no_temporary_files(

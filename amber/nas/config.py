@@ -68,6 +68,11 @@ class SearchConfig:
     # "short_training": no weight sharing, each of ``steps`` uniform draws is trained alone
     # for ``child_batches`` batches and scored; the best is the result.
     strategy: str = "enas"
+    # short_training only (one round of successive halving): the best ``finalists`` of the
+    # screened candidates train on, to ``finalist_batches`` batches in all, and the best of
+    # them by that longer training is the result. 0 = the screen decides.
+    finalists: int = 0
+    finalist_batches: int = 0
     # Training samples forwarded (BatchNorm in train mode, no gradients) to recompute an
     # architecture's BatchNorm statistics before its reward: the running statistics the
     # supernet keeps are averages over many architectures. 0 = use them as they are.
@@ -87,6 +92,11 @@ class SearchConfig:
             "child_lr > 0": self.child_lr > 0,
             f"strategy in {STRATEGIES}": self.strategy in STRATEGIES,
             "bn_recalibration >= 0": self.bn_recalibration >= 0,
+            "0 <= finalists <= steps": 0 <= self.finalists <= self.steps,
+            "finalists only with strategy short_training": self.finalists == 0
+            or self.strategy == "short_training",
+            "finalist_batches > child_batches when finalists > 0": self.finalists == 0
+            or self.finalist_batches > self.child_batches,
         }
         failed = [name for name, ok in checks.items() if not ok]
         if failed:

@@ -20,7 +20,12 @@ shares no weights: each step draws one architecture uniformly, trains it alone f
 initialisation, output biases at the prior) and scores it on the validation subsample;
 after ``steps`` candidates the best is the result. On the demo a supernet's reward does
 not rank architectures while ~200 batches of training alone do (README, "Does the search
-beat random architectures?"). Its ``supernet.pt`` is the untrained supernet.
+beat random architectures?"). Its ``supernet.pt`` is the untrained supernet. With
+``finalists`` k > 0 (one round of successive halving) the k best-rewarded candidates of
+that screen train on (steps ``steps`` .. ``steps + k - 1``, one finalist each, from
+where their screen left them, optimiser state included) to ``finalist_batches`` in all
+and are scored again; the best finalist is the result. Only the k best candidates so far
+are kept in memory and in the checkpoint.
 
 Resume: a checkpoint is written atomically after the warm-up and after every step. It
 holds every random state (controller sampler, torch), the optimisers, the history and
@@ -291,7 +296,9 @@ class SearchState:
         trainer = ReinforceTrainer(controller, config.controller)
         optimizer = torch.optim.Adam(supernet.parameters(), lr=config.child_lr)
         generator = torch.Generator().manual_seed(config.seed)
-        progress = {"step": -1, "history": [], "op_probs": [], "last_step": None}
+        progress = {
+            "step": -1, "history": [], "op_probs": [], "last_step": None, "final": None, "kept": []
+        }  # fmt: skip
         return cls(supernet, controller, trainer, optimizer, generator, progress)
 
     @property
@@ -393,15 +400,34 @@ def search(
             for a in archs
         ]
 
-    def train_alone(step: int, arch: Architecture) -> tuple[float, int, ChildNet]:
-        """(loss, samples, child) of ``arch`` trained alone from the untrained supernet."""
+    def train_alone(
+        step: int, arch: Architecture, n_batches: int, resume: dict | None = None
+    ) -> tuple[float, int, ChildNet, torch.optim.Optimizer]:
+        """(loss, samples, child, optimiser) of ``arch`` trained alone for ``n_batches``,
+        from the untrained supernet or from ``resume`` (a kept candidate's states)."""
         child = build_child(arch, space, supernet.seq_len, supernet.n_features)
         child = load_child_from_supernet(child, supernet, arch).to(device)
         optimizer = torch.optim.Adam(child.parameters(), lr=config.child_lr)
-        batches = take(step + 1, config.child_batches)
-        archs = [arch] * config.child_batches
-        loss, samples = _train_children(child, optimizer, archs, batches, device, bf16)
-        return loss, samples, child
+        if resume is not None:
+            child.load_state_dict(resume["child"])
+            optimizer.load_state_dict(resume["optimizer"])
+        batches = take(step + 1, n_batches)
+        loss, samples = _train_children(child, optimizer, [arch] * n_batches, batches, device, bf16)
+        return loss, samples, child, optimizer
+
+    def keep_candidate(arch: Architecture, reward: float, child: ChildNet, optimizer) -> None:
+        """Keep the ``finalists`` best-rewarded screened candidates (ties: the earlier)."""
+        kept = [
+            *progress_state.get("kept", []),
+            {
+                "arch": arch.to_json(),
+                "reward": float(reward),
+                "child": {k: v.detach().cpu().clone() for k, v in child.state_dict().items()},
+                "optimizer": optimizer.state_dict(),
+            },
+        ]
+        kept.sort(key=lambda c: -c["reward"])  # stable: an earlier candidate wins a tie
+        progress_state["kept"] = kept[:finalists]
 
     def child_step(step: int, n_batches: int) -> tuple[float, int]:
         if n_batches == 0:
@@ -424,18 +450,28 @@ def search(
         progress_state["step"] = 0
         done(state)
 
+    finalists = config.finalists if alone else 0
+    total_steps = config.steps + finalists
     progress = Progress(
-        range(progress_state["step"], config.steps),
-        total=config.steps,
+        range(progress_state["step"], total_steps),
+        total=total_steps,
         initial=progress_state["step"],
         desc="search step",
     )
     nan = float("nan")
     for step in progress:
         t0 = time.monotonic()
-        if alone:
+        final = step >= config.steps  # a finalist trains on
+        if final:
+            kept = progress_state["kept"][step - config.steps]
+            arch = Architecture.from_json(kept["arch"])
+            extra = config.finalist_batches - config.child_batches
+            child_loss, train_samples, child, optimizer = train_alone(step, arch, extra, kept)
+        elif alone:
             arch = uniform_archs(space, 1, config.seed, step, skip_prob)[0]
-            child_loss, train_samples, child = train_alone(step, arch)
+            child_loss, train_samples, child, optimizer = train_alone(
+                step, arch, config.child_batches
+            )
         else:
             child_loss, train_samples = child_step(step, config.child_batches)
         t_train = time.monotonic() - t0
@@ -453,11 +489,17 @@ def search(
             n_skip = arch.num_layers * (arch.num_layers - 1) // 2
             skip_density = arch.num_skips / n_skip if n_skip else 0.0  # this candidate's
             t_score = time.monotonic() - t1
-            seen = progress_state["last_step"] or _ranking([], [])
-            progress_state["last_step"] = {
+            # The result is chosen among the screened candidates, or among the finalists.
+            key = "final" if final else "last_step"
+            seen = progress_state.get(key) or _ranking([], [])
+            progress_state[key] = {
                 "archs": [*seen["archs"], arch.to_json()],
                 "rewards": [*seen["rewards"], float(reward)],
             }
+            if finalists and not final:
+                keep_candidate(arch, reward, child, optimizer)
+            elif final and step == total_steps - 1:
+                progress_state["kept"] = []  # the finalists' weights are no longer needed
         elif not uniform:  # ENAS: the controller samples, is rewarded and learns
             samples = controller.sample(config.archs_per_step, generator)
             archs = [to_architecture(space, s) for s in samples]
@@ -503,7 +545,7 @@ def search(
         archs = uniform_archs(space, n, config.seed, config.steps, skip_prob)
         progress_state["last_step"] = _ranking(archs, score(archs))
         done(state)
-    last = progress_state["last_step"]
+    last = progress_state["final"] if finalists else progress_state["last_step"]
     best = int(np.argmax(last["rewards"]))
     return SearchResult(Architecture.from_json(last["archs"][best]), last["rewards"][best], state)
 
