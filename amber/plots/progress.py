@@ -3,7 +3,9 @@ density per controller step, one line style per quantity and one colour per sear
 
 A search without a controller that rewards one candidate per step (``strategy:
 short_training``: no baseline, one reward per row) is drawn per candidate instead: each
-candidate's reward and the best so far, which is what such a search improves."""
+candidate's reward and the best so far, which is what such a search improves. With
+``finalists``, their rows follow the screen's: the same architectures again, rewarded
+after their longer training."""
 
 from __future__ import annotations
 
